@@ -1,0 +1,19 @@
+"""The Platform: the one place business logic lives, bound to one stack root.
+
+Every operation the contract names is one public method, returning wire dataclasses from
+:mod:`angee.api`. The CLI, REST, GraphQL and the remote client are thin adapters over it.
+Operations are grouped by area in mixin modules; this class composes them.
+"""
+
+from __future__ import annotations
+
+from angee.platform.base import PlatformBase
+from angee.platform.secrets import SecretOps
+from angee.platform.stack import StackOps
+
+
+class Platform(StackOps, SecretOps, PlatformBase):
+    """All operations of one stack root."""
+
+
+__all__ = ["Platform"]

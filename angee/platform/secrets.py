@@ -1,0 +1,5 @@
+"""Secret operations of the Platform (placeholder: being written)."""
+
+
+class SecretOps:
+    pass

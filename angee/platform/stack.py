@@ -1,0 +1,5 @@
+"""Stack operations of the Platform (placeholder: being written)."""
+
+
+class StackOps:
+    pass

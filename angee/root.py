@@ -1,0 +1,45 @@
+"""Stack root discovery (spec manifest-and-runtime §1.1) and path helpers derived from the root."""
+
+from __future__ import annotations
+
+import os
+
+MANIFEST = "angee.yaml"
+
+
+def start_directory(root_flag: str | None = None) -> str:
+    """``--root`` if given, else ``$ANGEE_ROOT`` if non-empty, else the cwd."""
+    return root_flag or os.environ.get("ANGEE_ROOT") or "."
+
+
+def discover_root(root_flag: str | None = None) -> str:
+    """Walk upward from the start directory and return the absolute stack root.
+
+    At each directory D: ``D/angee.yaml`` → D; ``D/.angee/angee.yaml`` → ``D/.angee``;
+    ``D/.templates/workspaces`` or ``D/templates/workspaces`` is a directory → ``D/.angee``.
+    No match → the start directory itself.
+    """
+    start = os.path.abspath(start_directory(root_flag))
+    current = start
+    while True:
+        if os.path.isfile(os.path.join(current, MANIFEST)):
+            return current
+        overlay = os.path.join(current, ".angee")
+        if os.path.isfile(os.path.join(overlay, MANIFEST)):
+            return overlay
+        for tpl in (".templates", "templates"):
+            if os.path.isdir(os.path.join(current, tpl, "workspaces")):
+                return overlay
+        parent = os.path.dirname(current)
+        if parent == current:
+            return start
+        current = parent
+
+
+def persist_base(root: str) -> str:
+    """``parent(root)`` for a ``.angee`` overlay, else the root itself (spec §1.2)."""
+    return os.path.dirname(root) if os.path.basename(root) == ".angee" else root
+
+
+def manifest_path(root: str) -> str:
+    return os.path.join(root, MANIFEST)

@@ -1,0 +1,1 @@
+"""Angee bundled plugin: docker compose runtime for container services."""

@@ -1,0 +1,1 @@
+"""Angee bundled plugin: OpenBao (KV v2) secrets backend on hvac."""

@@ -1,0 +1,1 @@
+"""Angee bundled plugin: Git source kind: cache, worktrees, slots, convergence operations."""
