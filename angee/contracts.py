@@ -38,13 +38,9 @@ class SourceKind(Provider):
 
     def host_path(self, root: str, name: str, source: Source) -> str:
         """Absolute host path of the source (spec §2.4); the same resolver serves mounts and workdirs."""
-        import os
+        from angee.paths import source_host_path
 
-        if source.kind == "local" and source.path:
-            rel = source.path
-        else:
-            rel = source.cache_path or os.path.join("sources", name)
-        return os.path.normpath(os.path.join(root, rel))
+        return source_host_path(root, name, source)
 
     @abstractmethod
     def materialize(self, root: str, name: str, source: Source, progress: Callable[[str], None] | None = None) -> str:
