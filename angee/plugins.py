@@ -104,7 +104,7 @@ class PluginRegistry:
         """
         hook = getattr(self.pm.hook, hook_name)
         results: list[tuple[str, Any]] = []
-        for impl in reversed(hook.get_hookimpls()):  # registration order
+        for impl in hook.get_hookimpls():  # registration order
             try:
                 args = [kwargs[a] for a in impl.argnames]
                 results.append((impl.plugin_name, impl.function(*args)))

@@ -8,12 +8,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from angee.errors import InvalidInput
 from angee.manifest.model import Job, Manifest, Service
+from angee.secrets.names import secret_env_var, validate_secret_name
 
 SERVICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 RESOURCE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 POOL_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
-SECRET_NAME = re.compile(r"^[A-Za-z0-9._-]{1,256}$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 RUNTIMES = ("container", "local")
 
@@ -26,15 +27,13 @@ class ValidationIssue:
     message: str
 
 
-def secret_env_var(name: str) -> str:
-    """``ANGEE_SECRET_`` + the name with ASCII letters upper-cased, others → ``_`` (spec §5.6)."""
-    chars = [c.upper() if c.isascii() and c.isalpha() else c if c.isascii() and c.isdigit() else "_" for c in name]
-    return ("ANGEE_SECRET_" + "".join(chars)).rstrip("_")
-
-
 def valid_secret_name(name: str) -> bool:
     """Secret API names: ``^[A-Za-z0-9._-]{1,256}$`` holding at least one ASCII letter or digit."""
-    return bool(SECRET_NAME.match(name)) and any(c.isascii() and c.isalnum() for c in name)
+    try:
+        validate_secret_name(name)
+    except InvalidInput:
+        return False
+    return True
 
 
 def _workload_issues(kind: str, name: str, spec: Service | Job) -> list[ValidationIssue]:

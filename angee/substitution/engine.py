@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 
 from angee.paths import persist_host_path, source_host_path, workspace_host_path
+from angee.secrets.names import secret_env_var
 from angee.substitution.context import ALL_NAMESPACES, SubstitutionContext, service_allocations
 from angee.substitution.errors import SubstitutionError
 from angee.substitution.filters import apply_filter
@@ -320,11 +321,3 @@ def input_refs(*strings: str) -> list[str]:
     """Distinct input keys referenced by ``${inputs.K…}``, first-seen order (a job using them is not compiled)."""
     return _references("inputs", strings)
 
-
-def secret_env_var(name: str) -> str:
-    """``ANGEE_SECRET_`` + name: ASCII letters upper-cased, digits kept, others → ``_``, trailing ``_`` stripped."""
-    mapped = "".join(
-        ch.upper() if ("a" <= ch <= "z" or "A" <= ch <= "Z") else ch if "0" <= ch <= "9" else "_"
-        for ch in name
-    )
-    return "ANGEE_SECRET_" + mapped.rstrip("_")
