@@ -65,7 +65,7 @@ class SecretsBackend:
     path: str = ""
     address: str = ""
     mount: str = ""
-    token: str = ""
+    token: str = field(default="", repr=False)
 
 
 @dataclass
