@@ -8,11 +8,13 @@ Operations are grouped by area in mixin modules; this class composes them.
 from __future__ import annotations
 
 from angee.platform.base import PlatformBase
+from angee.platform.doctor import DoctorOps
+from angee.platform.prepare import PrepareOps
 from angee.platform.secrets import SecretOps
 from angee.platform.stack import StackOps
 
 
-class Platform(StackOps, SecretOps, PlatformBase):
+class Platform(StackOps, PrepareOps, SecretOps, DoctorOps, PlatformBase):
     """All operations of one stack root."""
 
 
