@@ -10,7 +10,6 @@ the field (``services.api.env.PORT: port "x" is not declared``).
 from __future__ import annotations
 
 import copy
-import hashlib
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -22,6 +21,7 @@ from angee.manifest.emit import dump_yaml
 from angee.manifest.model import Job, Manifest, Service
 from angee.mounts import compose_volume, container_workdir, local_mount_env, local_workdir
 from angee.paths import normalise
+from angee.root import COMPOSE_FILE, PROCESS_COMPOSE_FILE, compose_project
 from angee.substitution import (
     SubstitutionContext,
     SubstitutionError,
@@ -31,13 +31,10 @@ from angee.substitution import (
     substitute,
 )
 
-COMPOSE_FILE = "docker-compose.yaml"
-PROCESS_COMPOSE_FILE = "process-compose.yaml"
 PROCESS_COMPOSE_VERSION = "0.5"
 NO_RUNTIME_SERVICES = "# no runtime services declared"
 
 _SHELL_SAFE = re.compile(r"[A-Za-z0-9_+\-=./:]+")
-_PROJECT_DROP = re.compile(r"[^a-z0-9_]+")
 
 T = TypeVar("T")
 
@@ -75,18 +72,6 @@ class CompiledStack:
         if self.process_compose:
             parts.append(f"# {PROCESS_COMPOSE_FILE}\n{self.process_compose_text()}")
         return "---\n".join(parts) if parts else NO_RUNTIME_SERVICES + "\n"
-
-
-def compose_project(name: str, root: str) -> str:
-    """The compose project of a stack (§5.2): ``<base of name>-<first 8 hex of sha256(absolute root)>``.
-
-    Unique per root and stable; ``Notes Demo`` at ``/srv/notes/.angee`` → ``notes-demo-1b431952``.
-    """
-    base = _PROJECT_DROP.sub("-", name.lower()).strip("-_") or "angee"
-    if len(base) > 30:
-        base = base[:30].rstrip("-_")
-    digest = hashlib.sha256(os.path.abspath(root).encode("utf-8")).hexdigest()[:8]
-    return f"{base}-{digest}"
 
 
 def shell_join(argv: Iterable[str]) -> str:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from angee.manifest.model import Source
 
 
-class Provider(ABC):
+class Provider(ABC):  # noqa: B024 - a named, described thing; subclasses add the abstract methods
     """Something a plugin provides under a ``name``; ``category`` groups it in ``angee plugins``."""
 
     category: ClassVar[str] = ""
@@ -143,7 +143,7 @@ class SecretsBackend(ABC):
         """Path of the env file runtimes read (``--env-file``), or ``""`` when this backend has none."""
         return ""
 
-    def write_runtime_env(self, values: dict[str, str]) -> None:
+    def write_runtime_env(self, values: dict[str, str]) -> None:  # noqa: B027 - optional hook
         """Write resolved ``{secret name: value}`` for the runtimes when the backend needs a side file."""
 
     def check(self) -> tuple[str, str]:

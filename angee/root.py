@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 
 MANIFEST = "angee.yaml"
+COMPOSE_FILE = "docker-compose.yaml"
+PROCESS_COMPOSE_FILE = "process-compose.yaml"
+_PROJECT_DROP = re.compile(r"[^a-z0-9_]+")
 
 
 def start_directory(root_flag: str | None = None) -> str:
@@ -43,3 +48,15 @@ def persist_base(root: str) -> str:
 
 def manifest_path(root: str) -> str:
     return os.path.join(root, MANIFEST)
+
+
+def compose_project(name: str, root: str) -> str:
+    """The compose project of a stack (§5.2): ``<base of name>-<first 8 hex of sha256(absolute root)>``.
+
+    Unique per root and stable; ``Notes Demo`` at ``/srv/notes/.angee`` → ``notes-demo-1b431952``.
+    """
+    base = _PROJECT_DROP.sub("-", name.lower()).strip("-_") or "angee"
+    if len(base) > 30:
+        base = base[:30].rstrip("-_")
+    digest = hashlib.sha256(os.path.abspath(root).encode("utf-8")).hexdigest()[:8]
+    return f"{base}-{digest}"

@@ -1,16 +1,27 @@
-"""``angee.yaml``: the model, the strict loader, validation, the canonical emitter and the one writer."""
+"""``angee.yaml``: the model, the strict loader, validation, the canonical emitter and the one writer.
 
-from angee.manifest.emit import dump_manifest, dump_yaml
-from angee.manifest.load import load_manifest, parse_manifest
-from angee.manifest.model import Manifest
-from angee.manifest.validate import ValidationIssue, validate_manifest
+Names are imported lazily so that importing the model alone stays cheap.
+"""
 
-__all__ = [
-    "Manifest",
-    "ValidationIssue",
-    "dump_manifest",
-    "dump_yaml",
-    "load_manifest",
-    "parse_manifest",
-    "validate_manifest",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "Manifest": "angee.manifest.model",
+    "ValidationIssue": "angee.manifest.validate",
+    "dump_manifest": "angee.manifest.emit",
+    "dump_yaml": "angee.manifest.emit",
+    "load_manifest": "angee.manifest.load",
+    "parse_manifest": "angee.manifest.load",
+    "validate_manifest": "angee.manifest.validate",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,11 +13,12 @@ import sys
 from typing import TYPE_CHECKING
 
 from angee.api import MutationResult
-from angee.compile import COMPOSE_FILE, PROCESS_COMPOSE_FILE, CompiledStack, compile_stack, compose_project
 from angee.errors import AngeeError, InvalidInput, NotFound, RuntimeFailure
 from angee.lock import root_lock
+from angee.root import COMPOSE_FILE, PROCESS_COMPOSE_FILE, compose_project
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
+    from angee.compile import CompiledStack
     from angee.contracts import RuntimeStack, SecretsBackend
     from angee.manifest.model import Manifest
     from angee.plugins import PluginRegistry
@@ -163,6 +164,8 @@ class PrepareOps:
             values = self.resolve_secrets()
             self._materialize_sources(manifest)
             self._open_backend(manifest).write_runtime_env(values)
+            from angee.compile import compile_stack
+
             compiled = compile_stack(manifest, self.root, values.keys())
             self._write_runtime_files(compiled)
         _print_warnings(compiled)
@@ -176,6 +179,8 @@ class PrepareOps:
             manifest = self.load()
             values = self.resolve_secrets()
             self._materialize_sources(manifest)
+            from angee.compile import compile_stack
+
             compiled = compile_stack(manifest, self.root, values.keys())
         _print_warnings(compiled)
         return compiled
