@@ -36,6 +36,13 @@ def valid_secret_name(name: str) -> bool:
     return True
 
 
+def _plugin_backend(kind: str) -> bool:
+    """Whether an installed plugin provides secrets backend ``kind`` (third-party backends are allowed)."""
+    from angee.plugins import registry
+
+    return kind in registry().providers("secrets_backends")
+
+
 def _workload_issues(kind: str, name: str, spec: Service | Job) -> list[ValidationIssue]:
     path = f"{kind}s.{name}"
     issues: list[ValidationIssue] = []
@@ -68,7 +75,7 @@ def validate_manifest(m: Manifest) -> list[ValidationIssue]:
         add(ValidationIssue("version", f"manifest version {m.version} is not supported (want 1)"))
     if m.kind != "stack":
         add(ValidationIssue("kind", f'manifest kind "{m.kind}" is not supported (want "stack")'))
-    if m.secrets_backend.type not in ("env-file", "openbao"):
+    if m.secrets_backend.type not in ("env-file", "openbao") and not _plugin_backend(m.secrets_backend.type):
         add(
             ValidationIssue(
                 "secrets_backend.type",
