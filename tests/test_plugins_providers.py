@@ -145,7 +145,7 @@ def test_runtime_availability_follows_path(
     assert runtimes["process-compose"].available()
 
 
-@pytest.mark.parametrize("name", ["compose", "process-compose", "embedded"])
+@pytest.mark.parametrize("name", ["process-compose", "embedded"])
 def test_pending_runtimes_observe_nothing_and_refuse_to_run(
     reg: PluginRegistry, tmp_path: Path, name: str
 ) -> None:
