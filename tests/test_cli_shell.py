@@ -347,3 +347,12 @@ def test_enclosing_workspace_is_found_from_inside_a_workspace(tmp_path: Path) ->
     other = tmp_path / "other" / "workspaces" / "x"
     other.mkdir(parents=True)  # parent named workspaces, but no angee.yaml next to it
     assert find_enclosing_workspace(str(other)) is None
+
+
+def test_container_service_without_image_is_one_line_naming_service_and_field(tmp_path: Path) -> None:
+    (tmp_path / "angee.yaml").write_text("name: demo\nservices:\n  web:\n    runtime: container\n    command: [serve]\n")
+    result = angee("status", cwd=tmp_path)
+    assert result.returncode == 1
+    assert_no_traceback(result)
+    assert result.stderr.count("\n") == 1
+    assert "services.web" in result.stderr and "requires image or build" in result.stderr
