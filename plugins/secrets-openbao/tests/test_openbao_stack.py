@@ -11,7 +11,8 @@ from fake_openbao import FakeOpenBao, refusing_address
 
 from angee.errors import AngeeError
 from angee.platform import Platform
-from conftest import TOKEN
+
+TOKEN = "s.test-root-token"  # the token the openbao_server fixture accepts
 
 MANIFEST = """\
 name: Bao Stack
