@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from angee.contracts import RuntimeStack
 from angee.errors import InvalidInput, NotImplementedYet, RuntimeFailure
 from angee.manifest.model import Source
 from angee.plugins import PluginRegistry
@@ -143,18 +142,3 @@ def test_runtime_availability_follows_path(
         (tmp_path / tool).chmod(0o755)
     assert runtimes["compose"].available()
     assert runtimes["process-compose"].available()
-
-
-@pytest.mark.parametrize("name", ["process-compose", "embedded"])
-def test_pending_runtimes_observe_nothing_and_refuse_to_run(
-    reg: PluginRegistry, tmp_path: Path, name: str
-) -> None:
-    runtime = reg.provider("runtimes", name, "runtime")
-    stack = RuntimeStack(root=str(tmp_path), project="demo")
-    assert runtime.status(stack) == []
-    with pytest.raises(NotImplementedYet, match=f"^{name} runtime up is not implemented yet$"):
-        runtime.up(stack, ["web"])
-    with pytest.raises(NotImplementedYet, match=f"^{name} runtime restart is not implemented yet$"):
-        runtime.control(stack, "restart", ["web"])
-    with pytest.raises(NotImplementedYet, match=f"^{name} runtime logs is not implemented yet$"):
-        runtime.logs(stack, ["web"])
