@@ -235,5 +235,5 @@ def test_write_failure_is_a_typed_error(tmp_path: Path) -> None:
     target = blocker / "sub" / ".env"
     with pytest.raises(RuntimeFailure) as err:
         write_env_file(str(target), {"A": "secret-value"})
-    assert str(err.value).startswith(f"write {target}: ")
+    assert str(err.value).startswith(f"cannot write {target}: ")
     assert "secret-value" not in str(err.value)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from angee.api import MutationResult
 from angee.errors import AngeeError, InvalidInput, NotFound, RuntimeFailure
+from angee.fsutil import make_dirs
 from angee.lock import root_lock
 from angee.root import COMPOSE_FILE, PROCESS_COMPOSE_FILE, compose_project
 
@@ -50,26 +51,6 @@ def referenced_sources(manifest: Manifest) -> list[tuple[str, str]]:
                 if match and match.group(1) and "$" not in match.group(1):
                     found.append((where, match.group(1)))
     return found
-
-
-def _make_dirs(path: str) -> None:
-    """Create ``path`` and its missing parents with mode 0755 (regardless of the umask)."""
-    missing: list[str] = []
-    current = path
-    while not os.path.isdir(current):
-        missing.append(current)
-        parent = os.path.dirname(current)
-        if parent == current:
-            break
-        current = parent
-    for directory in reversed(missing):
-        try:
-            os.mkdir(directory, 0o755)
-        except FileExistsError:
-            if not os.path.isdir(directory):
-                raise
-            continue
-        os.chmod(directory, 0o755)
 
 
 def _print_warnings(compiled: CompiledStack) -> None:
@@ -112,7 +93,7 @@ class PrepareOps:
         for key in sorted(manifest.persist):
             path = persist_host_path(self.root, manifest.persist[key].subpath)
             try:
-                _make_dirs(path)
+                make_dirs(path)
             except OSError as err:
                 raise RuntimeFailure(f"persist.{key}: cannot create {path}: {err.strerror or err}") from None
 

@@ -6,11 +6,10 @@ emits quoting that docker compose v1 and v2 read identically.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 
 from angee.errors import RuntimeFailure
+from angee.fsutil import write_file_atomic
 
 KEY_RE = re.compile(r"[A-Za-z0-9_.-]+")
 _SIMPLE_ESCAPES = {
@@ -171,57 +170,6 @@ def format_env(entries: dict[str, str], *, keep_order: bool = False) -> str:
     return "".join(f"{key}={quote_value(entries[key])}\n" for key in keys)
 
 
-def _make_parents(directory: str) -> None:
-    """Create missing parent directories with mode 0755 (regardless of the umask)."""
-    missing: list[str] = []
-    current = directory
-    while current and not os.path.isdir(current):
-        missing.append(current)
-        parent = os.path.dirname(current)
-        if parent == current:
-            break
-        current = parent
-    for d in reversed(missing):
-        try:
-            os.mkdir(d, 0o755)
-        except FileExistsError:
-            continue
-        os.chmod(d, 0o755)
-
-
-def _fsync_directory(directory: str) -> None:
-    """Make the rename durable; best effort on filesystems that refuse to open directories."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def write_env_file(path: str, entries: dict[str, str], *, keep_order: bool = False) -> None:
     """Rewrite ``path`` whole (sorted unless ``keep_order``, quoted), mode 0600, atomically (temp+rename)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        _make_parents(directory)
-        fd, tmp = tempfile.mkstemp(prefix=".env-", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise RuntimeFailure(f"write {path}: {exc.strerror or exc}") from exc
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape", newline="") as fh:
-            fh.write(format_env(entries, keep_order=keep_order))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        _fsync_directory(directory)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise RuntimeFailure(f"write {path}: {exc.strerror or exc}") from exc
+    write_file_atomic(path, format_env(entries, keep_order=keep_order).encode("utf-8", "surrogateescape"), mode=0o600)
