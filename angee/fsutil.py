@@ -53,7 +53,7 @@ def write_file_atomic(path: str, data: bytes, mode: int = 0o644) -> bool:
         with open(target, "rb") as current:
             if current.read() == data:
                 return False
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         pass
     except OSError as err:
         raise RuntimeFailure(f"cannot read {path}: {err.strerror}") from err
