@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from angee.cli.context import emit, get_platform
+from angee.cli.init_cmd import stack_init_command
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from angee.api import StackStatus
@@ -37,3 +38,4 @@ def stack() -> None:
 
 
 stack.add_command(status)
+stack.add_command(stack_init_command)

@@ -12,9 +12,10 @@ from angee.platform.doctor import DoctorOps
 from angee.platform.prepare import PrepareOps
 from angee.platform.secrets import SecretOps
 from angee.platform.stack import StackOps
+from angee.platform.templates import TemplateOps
 
 
-class Platform(StackOps, PrepareOps, SecretOps, DoctorOps, PlatformBase):
+class Platform(StackOps, PrepareOps, SecretOps, TemplateOps, DoctorOps, PlatformBase):
     """All operations of one stack root."""
 
 
