@@ -45,6 +45,8 @@ CORE_COMMANDS: dict[str, LazyCommand] = {
     # host and installation
     "doctor": LazyCommand("angee.cli.doctor:doctor", "Check this machine, the stack root and its templates."),
     "plugins": LazyCommand("angee.cli.plugins_cmd:plugins", "List installed plugins and what they provide."),
+    # sources
+    "source": LazyCommand("angee.cli.source_cmd:source", "Inspect and update the stack's sources."),
     # templates
     "init": LazyCommand("angee.cli.init_cmd:init", "Initialise a stack (--dev, or init stack ROOT -t T)."),
     "template": LazyCommand("angee.cli.template_cmd:template", "List and inspect templates."),

@@ -11,11 +11,12 @@ from angee.platform.base import PlatformBase
 from angee.platform.doctor import DoctorOps
 from angee.platform.prepare import PrepareOps
 from angee.platform.secrets import SecretOps
+from angee.platform.sources import SourceOps
 from angee.platform.stack import StackOps
 from angee.platform.templates import TemplateOps
 
 
-class Platform(StackOps, PrepareOps, SecretOps, TemplateOps, DoctorOps, PlatformBase):
+class Platform(StackOps, PrepareOps, SecretOps, SourceOps, TemplateOps, DoctorOps, PlatformBase):
     """All operations of one stack root."""
 
 
