@@ -93,14 +93,10 @@ def _local_platform(state: CliState) -> Platform:
 
 
 def _remote_platform(state: CliState) -> Platform:
-    """The REST client platform for ``--operator URL``.
+    """The REST client platform for ``--operator URL``: same method names, spoken over HTTP."""
+    from angee.remote import RemotePlatform
 
-    When the operator client lands this becomes the one line
-    ``return RemotePlatform(state.operator, token=state.operator_token)``.
-    """
-    from angee.errors import RuntimeFailure
-
-    raise RuntimeFailure("remote operator mode is not available yet")
+    return RemotePlatform(state.operator, state.operator_token)  # type: ignore[return-value]
 
 
 def stack_not_found_hint(state: CliState) -> str:

@@ -45,8 +45,14 @@ CORE_COMMANDS: dict[str, LazyCommand] = {
     # host and installation
     "doctor": LazyCommand("angee.cli.doctor:doctor", "Check this machine, the stack root and its templates."),
     "plugins": LazyCommand("angee.cli.plugins_cmd:plugins", "List installed plugins and what they provide."),
+    # workspaces and files
+    "workspace": LazyCommand("angee.cli.workspace_cmd:workspace", "Manage workspaces (rendered file trees)."),
+    "file": LazyCommand("angee.cli.file_cmd:file", "Read and write text files of a stack source."),
     # sources
     "source": LazyCommand("angee.cli.source_cmd:source", "Inspect and update the stack's sources."),
+    # operator
+    "operator": LazyCommand("angee.cli.operator_cmd:operator", "Serve the stack root over REST and GraphQL."),
+    "token": LazyCommand("angee.cli.token_cmd:token", "Mint operator and route tokens on a remote operator."),
     # templates
     "init": LazyCommand("angee.cli.init_cmd:init", "Initialise a stack (--dev, or init stack ROOT -t T)."),
     "template": LazyCommand("angee.cli.template_cmd:template", "List and inspect templates."),

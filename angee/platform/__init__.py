@@ -9,14 +9,26 @@ from __future__ import annotations
 
 from angee.platform.base import PlatformBase
 from angee.platform.doctor import DoctorOps
+from angee.platform.files import FileOps
 from angee.platform.prepare import PrepareOps
 from angee.platform.secrets import SecretOps
 from angee.platform.sources import SourceOps
 from angee.platform.stack import StackOps
 from angee.platform.templates import TemplateOps
+from angee.platform.workspaces import WorkspaceOps
 
 
-class Platform(StackOps, PrepareOps, SecretOps, SourceOps, TemplateOps, DoctorOps, PlatformBase):
+class Platform(
+    StackOps,
+    PrepareOps,
+    SecretOps,
+    SourceOps,
+    TemplateOps,
+    WorkspaceOps,
+    FileOps,
+    DoctorOps,
+    PlatformBase,
+):
     """All operations of one stack root."""
 
 
