@@ -76,7 +76,16 @@ def wire_type(name: str) -> Any:
     """A wire type by class name: :mod:`angee.api` (and its submodules), else ``None`` (raw data)."""
     import importlib
 
-    for module_name in ("angee.api", "angee.api.runtime", "angee.api.templates", "angee.operator.tokens"):
+    for module_name in (
+        "angee.api",
+        "angee.api.runtime",
+        "angee.api.templates",
+        "angee.api.template_updates",
+        "angee.api.sources",
+        "angee.api.workspaces",
+        "angee.compile",
+        "angee.operator.tokens",
+    ):
         try:
             module = importlib.import_module(module_name)
         except ImportError:
@@ -266,8 +275,10 @@ class RemotePlatform:
     def stack_update(self) -> Any:
         return self._json("POST", "/stack/update", "MutationResult")
 
-    def stack_update_from_template(self, dry_run: bool = False, overwrite: bool = False) -> Any:
-        body = {"template": True, "dry_run": dry_run, "overwrite": overwrite}
+    def stack_update_from_template(
+        self, dry_run: bool = False, overwrite: bool = False, inputs: dict[str, str] | None = None
+    ) -> Any:
+        body = {"template": True, "dry_run": dry_run, "overwrite": overwrite, "inputs": dict(inputs or {})}
         return self._json("POST", "/stack/update", "StackTemplateUpdateResult", body=body)
 
     def stack_prepare(self) -> Any:

@@ -12,8 +12,10 @@ from angee.platform.doctor import DoctorOps
 from angee.platform.files import FileOps
 from angee.platform.prepare import PrepareOps
 from angee.platform.secrets import SecretOps
+from angee.platform.service_templates import ServiceTemplateOps
 from angee.platform.sources import SourceOps
 from angee.platform.stack import StackOps
+from angee.platform.stack_template import StackTemplateOps
 from angee.platform.templates import TemplateOps
 from angee.platform.workspaces import WorkspaceOps
 
@@ -24,6 +26,8 @@ class Platform(
     SecretOps,
     SourceOps,
     TemplateOps,
+    StackTemplateOps,
+    ServiceTemplateOps,
     WorkspaceOps,
     FileOps,
     DoctorOps,

@@ -37,6 +37,7 @@ class StackUpdateBody(Body):
     template = fields.Boolean(metadata={"description": "re-render angee.yaml from its stack template"})
     dry_run = fields.Boolean()
     overwrite = fields.Boolean()
+    inputs = StrMap()
 
 
 class StackRuntimeBody(Body):

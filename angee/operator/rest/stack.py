@@ -57,6 +57,7 @@ def stack_update() -> Response:
             "stackUpdateFromTemplate",
             dry_run=body.get("dry_run", False),
             overwrite=body.get("overwrite", False),
+            inputs=body.get("inputs") or None,
         )
         return reply(result)
     return reply(call("stackUpdate"))
