@@ -18,23 +18,6 @@ from angee.platform import Platform
 from angee.platform.service_templates import ServiceTemplateOps, check_build_context
 from tests.test_templates_helpers import REPO, make_template
 
-CLI_WRAPPER = """
-import importlib
-from angee.cli import main as m
-from angee.cli.main import LazyCommand
-m.cli.lazy_commands.setdefault("service", LazyCommand("angee.cli.service_cmd:service", "Manage services."))
-mod, _, attr = m.cli.lazy_commands["service"].target.partition(":")
-group = getattr(importlib.import_module(mod), attr)
-from angee.cli.service_template_cmd import create, update
-group.add_command(create)
-group.add_command(update)
-import angee.platform as platform
-from angee.platform.service_templates import ServiceTemplateOps
-if not issubclass(platform.Platform, ServiceTemplateOps):
-    platform.Platform = type("Platform", (ServiceTemplateOps, platform.Platform), {})
-m.main()
-"""
-
 SERVICE_YAML = """\
 services:
   {{ service_name }}:
@@ -60,7 +43,7 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANGEE_")}
     env["PYTHONPATH"] = str(REPO)
     return subprocess.run(
-        [sys.executable, "-c", CLI_WRAPPER, *args],
+        [sys.executable, "-m", "angee.cli.main", *args],
         cwd=cwd,
         input="",
         capture_output=True,

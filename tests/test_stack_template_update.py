@@ -19,21 +19,6 @@ from angee.platform import Platform
 from angee.platform.stack_template import StackTemplateOps
 from tests.test_templates_helpers import REPO, make_template, write
 
-# The real CLI with this task's commands attached (the lead wires them into the command tree).
-CLI_WRAPPER = """
-import importlib
-from angee.cli import main as m
-mod, _, attr = m.cli.lazy_commands["stack"].target.partition(":")
-stack = getattr(importlib.import_module(mod), attr)
-from angee.cli.stack_update_cmd import update
-stack.add_command(update)
-import angee.platform as platform
-from angee.platform.stack_template import StackTemplateOps
-if not issubclass(platform.Platform, StackTemplateOps):
-    platform.Platform = type("Platform", (StackTemplateOps, platform.Platform), {})
-m.main()
-"""
-
 MANIFEST_V1 = """\
 version: 1
 name: {{ project }}
@@ -60,7 +45,7 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANGEE_")}
     env["PYTHONPATH"] = str(REPO)
     return subprocess.run(
-        [sys.executable, "-c", CLI_WRAPPER, *args],
+        [sys.executable, "-m", "angee.cli.main", *args],
         cwd=cwd,
         input="",
         capture_output=True,

@@ -15,23 +15,6 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 
-# Runs the real CLI; registers the init/template commands and the TemplateOps mixin when the shell does
-# not carry them yet (the lead wires them into angee/cli/main.py and angee/platform/__init__.py).
-CLI_WRAPPER = """
-from angee.cli import main as m
-from angee.cli.main import LazyCommand
-m.cli.lazy_commands.setdefault("init", LazyCommand("angee.cli.init_cmd:init", "Initialise a stack."))
-m.cli.lazy_commands.setdefault("template", LazyCommand("angee.cli.template_cmd:template", "Templates."))
-from angee.cli.stack import stack
-from angee.cli.init_cmd import stack_init_command
-if "init" not in stack.commands:
-    stack.add_command(stack_init_command)
-import angee.platform as platform
-from angee.platform.templates import TemplateOps
-if not issubclass(platform.Platform, TemplateOps):
-    platform.Platform = type("Platform", (TemplateOps, platform.Platform), {})
-m.main()
-"""
 
 
 def write(path: Path, text: str) -> Path:
@@ -95,7 +78,7 @@ def run_cli(
     base["PYTHONPATH"] = str(REPO)
     base.update(env or {})
     return subprocess.run(
-        [sys.executable, "-c", CLI_WRAPPER, *args],
+        [sys.executable, "-m", "angee.cli.main", *args],
         cwd=cwd,
         input=stdin,
         capture_output=True,

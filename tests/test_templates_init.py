@@ -27,7 +27,7 @@ services:
 
 
 def platform(root: Path) -> TemplateOps:
-    cls = Platform if issubclass(Platform, TemplateOps) else type("Platform", (TemplateOps, Platform), {})
+    cls = Platform
     return cls(str(root))
 
 

@@ -10,15 +10,8 @@ import textwrap
 import pytest
 
 from angee.platform import Platform
-from angee.platform.files import FileOps
-from angee.platform.workspaces import WorkspaceOps
 
-if issubclass(Platform, WorkspaceOps) and issubclass(Platform, FileOps):
-    WsPlatform = Platform
-else:
-
-    class WsPlatform(WorkspaceOps, FileOps, Platform):  # type: ignore[no-redef]
-        """Platform with the workspace and file mixins."""
+WsPlatform = Platform
 
 
 HOST_MANIFEST = """\

@@ -39,7 +39,18 @@ CORE_COMMANDS: dict[str, LazyCommand] = {
     "status": LazyCommand(
         "angee.cli.stack:status", "Show the stack: name, root and counts of services, jobs, workspaces."
     ),
-    "stack": LazyCommand("angee.cli.stack:stack", "Stack lifecycle commands."),
+    "stack": LazyCommand("angee.cli.stack_cmd:stack", "Stack lifecycle commands."),
+    "build": LazyCommand("angee.cli.runtime_cmd:build", "Build container images."),
+    "up": LazyCommand("angee.cli.runtime_cmd:up", "Start container services in the background."),
+    "dev": LazyCommand("angee.cli.runtime_cmd:dev", "Run container and local services together (-d: in the background)."),
+    "down": LazyCommand("angee.cli.runtime_cmd:down", "Stop the stack."),
+    "start": LazyCommand("angee.cli.runtime_cmd:start", "Start services."),
+    "stop": LazyCommand("angee.cli.runtime_cmd:stop", "Stop services."),
+    "restart": LazyCommand("angee.cli.runtime_cmd:restart", "Restart services."),
+    "logs": LazyCommand("angee.cli.runtime_cmd:logs", "Show service logs (-f to follow)."),
+    "service": LazyCommand("angee.cli.service_cmd:service", "Manage services."),
+    "job": LazyCommand("angee.cli.job_cmd:job", "List and run jobs."),
+    "internal": LazyCommand("angee.cli.stack_cmd:internal", "Hidden diagnostics.", hidden=True),
     # secrets
     "secret": LazyCommand("angee.cli.secret:secret", "Manage stack secrets."),
     # host and installation

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 import click
 
 from angee.cli.context import emit, get_platform
-from angee.cli.init_cmd import stack_init_command
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from angee.api import StackStatus
@@ -30,12 +29,3 @@ def status(ctx: click.Context) -> None:
     """Show the stack: name, root and counts of services, jobs and workspaces."""
     result = get_platform(ctx).stack_status()
     emit(ctx, result, lambda: status_text(result))
-
-
-@click.group("stack")
-def stack() -> None:
-    """Stack lifecycle commands."""
-
-
-stack.add_command(status)
-stack.add_command(stack_init_command)

@@ -11,6 +11,7 @@ from angee.platform.base import PlatformBase
 from angee.platform.doctor import DoctorOps
 from angee.platform.files import FileOps
 from angee.platform.prepare import PrepareOps
+from angee.platform.runtime import RuntimeOps
 from angee.platform.secrets import SecretOps
 from angee.platform.service_templates import ServiceTemplateOps
 from angee.platform.sources import SourceOps
@@ -23,6 +24,7 @@ from angee.platform.workspaces import WorkspaceOps
 class Platform(
     StackOps,
     PrepareOps,
+    RuntimeOps,
     SecretOps,
     SourceOps,
     TemplateOps,
