@@ -36,7 +36,7 @@ def doctor(ctx: click.Context) -> None:
     try:
         platform = local_platform(ctx)
     except RuntimeFailure as exc:  # the root itself cannot be resolved: still check the host
-        from angee.platform.doctor import doctor_without_root
+        from angee.doctor import doctor_without_root
 
         report = doctor_without_root(str(exc))
     else:
