@@ -100,7 +100,7 @@ def test_dirty_ahead_and_branch_mismatch_status_and_destroy_checks(root: str) ->
     git(app, "commit", "-q", "-am", "work")
     slot = next(s for s in platform.workspace_status("w2").sources if s.slot == "app")
     assert (slot.state, slot.ahead, slot.behind) == ("ahead", 1, 0)
-    assert slot.unpushed_reason == "1 commit ahead of base ref main with no upstream"
+    assert slot.unpushed_reason == "1 commit(s) ahead of base ref main with no upstream"
     with pytest.raises(Conflict):
         platform.workspace_destroy("w2")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from angee.api import StackStatus, WorkspaceLeaseInfo, opt
+from angee.api.sources import SourceState
 
 
 @dataclass
@@ -105,23 +106,26 @@ class WorkspaceCreatePreflight:
 
 @dataclass
 class FileContent:
-    """A text file of a stack source (§9): ``etag`` = ``sha256`` = hex SHA-256 of the bytes."""
+    """A file's bytes (operator-and-cli §1.3 FileContent; templates §9): ``content`` is UTF-8 text when the
+    bytes decode, else base64 (``encoding`` says which). The §9 source-scoped form also carries ``source``
+    and ``etag`` (= ``sha256``, hex SHA-256 of the bytes)."""
 
     path: str
-    source: str
-    content: str
-    etag: str
+    source: str = opt("")
     size: int = 0
     sha256: str = ""
     encoding: str = "utf-8"
+    content: str = ""
+    etag: str = opt("")
 
 
 @dataclass
 class FileRef:
-    """A file of a stack source after a write or stat: ``etag`` = hex SHA-256 of its bytes (files only)."""
+    """One entry under a Files scope (§1.3 FileRef): ``sha256`` for regular files in stat/write replies,
+    ``target`` for symlinks. The §9 source-scoped form also carries ``source`` and ``etag``."""
 
     path: str
-    source: str
+    source: str = opt("")
     etag: str = opt("")
     name: str = ""
     type: str = "file"
@@ -130,3 +134,58 @@ class FileRef:
     modified_at: str = ""
     sha256: str = opt("")
     target: str = opt("")
+
+
+@dataclass
+class GitOpsLink:
+    """One workspace slot as an edge of the topology (§6): ``id`` = ``<workspace>:<slot>``."""
+
+    id: str
+    source: str
+    workspace: str
+    slot: str
+    kind: str
+    mode: str = opt("")
+    branch: str = opt("")
+    ref: str = opt("")
+    path: str = ""
+    exists: bool = False
+    state: str = ""
+    current_ref: str = opt("")
+    dirty: bool = False
+    upstream: str = opt("")
+    ahead: int = opt(0)
+    behind: int = opt(0)
+    pushed: bool = True
+    unpushed_reason: str = opt("")
+    error: str = opt("")
+
+
+@dataclass
+class GitOpsSummary:
+    """Counters of the topology (§6); every field always present."""
+
+    sources: int = 0
+    workspaces: int = 0
+    worktrees: int = 0
+    clean: int = 0
+    dirty: int = 0
+    ahead: int = 0
+    behind: int = 0
+    diverged: int = 0
+    branch_mismatch: int = 0
+    missing: int = 0
+    error: int = 0
+    unpushed: int = 0
+
+
+@dataclass
+class GitOpsTopology:
+    """Sources, workspaces and the links between them, with a summary (§6)."""
+
+    root: str
+    name: str
+    sources: list[SourceState] = field(default_factory=list)
+    workspaces: list[WorkspaceStatus] = field(default_factory=list)
+    links: list[GitOpsLink] = field(default_factory=list)
+    summary: GitOpsSummary = field(default_factory=GitOpsSummary)

@@ -64,6 +64,9 @@ CORE_COMMANDS: dict[str, LazyCommand] = {
     # operator
     "operator": LazyCommand("angee.cli.operator_cmd:operator", "Serve the stack root over REST and GraphQL."),
     "token": LazyCommand("angee.cli.token_cmd:token", "Mint operator and route tokens on a remote operator."),
+    "gitops": LazyCommand(
+        "angee.cli.gitops_cmd:gitops", "The stack's git picture: sources, workspace slots and how they relate."
+    ),
     # templates
     "init": LazyCommand("angee.cli.init_cmd:init", "Initialise a stack (--dev, or init stack ROOT -t T)."),
     "template": LazyCommand("angee.cli.template_cmd:template", "List and inspect templates."),

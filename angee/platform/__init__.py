@@ -10,6 +10,7 @@ from __future__ import annotations
 from angee.platform.base import PlatformBase
 from angee.platform.doctor import DoctorOps
 from angee.platform.files import FileOps
+from angee.platform.gitops import GitOpsOps
 from angee.platform.prepare import PrepareOps
 from angee.platform.runtime import RuntimeOps
 from angee.platform.secrets import SecretOps
@@ -18,6 +19,7 @@ from angee.platform.sources import SourceOps
 from angee.platform.stack import StackOps
 from angee.platform.stack_template import StackTemplateOps
 from angee.platform.templates import TemplateOps
+from angee.platform.workspace_git import WorkspaceGitOps
 from angee.platform.workspaces import WorkspaceOps
 
 
@@ -31,6 +33,8 @@ class Platform(
     StackTemplateOps,
     ServiceTemplateOps,
     WorkspaceOps,
+    WorkspaceGitOps,
+    GitOpsOps,
     FileOps,
     DoctorOps,
     PlatformBase,

@@ -16,6 +16,8 @@ import sys
 import time
 from typing import Any
 
+from angee.errors import AngeeError
+
 JOURNAL_DIR = os.path.join("run", "workspace-journal")
 
 
@@ -88,7 +90,7 @@ class CreateJournal:
         return problems
 
     def _undo(self, entries: list[dict[str, Any]]) -> list[str]:
-        from angee.workspaces.gitcmd import run_git
+        from angee.plugins import registry
 
         problems: list[str] = []
         for entry in reversed(entries):
@@ -96,12 +98,16 @@ class CreateJournal:
             try:
                 if op == "worktree":
                     cache = entry.get("cache", "")
+                    checkout = registry().provider("source_kinds", "git", "source kind").checkout
                     if os.path.isdir(cache):
-                        run_git(["-C", cache, "worktree", "remove", "--force", "--force", path], check=False)
+                        try:
+                            checkout.worktree_remove(cache, path)
+                        except AngeeError:
+                            pass  # already gone or never registered: the directory removal below suffices
                     if os.path.lexists(path):
                         remove_tree(path)
                     if os.path.isdir(cache):
-                        run_git(["-C", cache, "worktree", "prune"], check=False)
+                        checkout.worktree_prune(cache)
                 elif op == "link":
                     if os.path.islink(path):
                         os.unlink(path)

@@ -2,8 +2,8 @@
 the stack's sources and materialise them under the workspace dir.
 
 Local sources are *mounted*: a relative symlink ``D → relpath(source, dirname(D))``. Git sources become a
-``worktree`` of the source's cache (default) or a ``clone``; the git work goes through the git source-kind
-plugin when it implements the slot methods, else through :mod:`angee.workspaces.gitcmd`.
+``worktree`` of the source's cache (default) or a ``clone``; every git call goes through the git source-kind
+plugin (``provider.checkout``: ``worktree_add``, ``worktree_registered``, ``clone``, ...).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from typing import Any
 
 from angee.errors import AngeeError, Conflict, InvalidInput
 from angee.manifest.model import Manifest, Source, WorkspaceSource
-from angee.workspaces.gitcmd import slot_git
 from angee.workspaces.journal import CreateJournal
 
 SPEC_FIELDS = (
@@ -76,9 +75,12 @@ def clean_subpath(value: str) -> str:
 
 
 def check_git_name(field: str, value: str) -> None:
-    """Branch/ref names reach git as argv elements: refuse option-like or control-character values."""
-    if value and (value.startswith("-") or any(ch.isspace() or ord(ch) < 32 or ch == "\x7f" for ch in value)):
-        raise InvalidInput(field, f'"{value}" is not a valid git branch or ref name')
+    """Source names, branches and refs reach git (or git paths): a value beginning with ``-`` or holding
+    ``..``, spaces or control characters is refused before any git call (InvalidInput naming ``field``)."""
+    if value:
+        from angee.platform.sources import refuse_unsafe
+
+        refuse_unsafe(field, value)
 
 
 def _truthy(value: Any) -> bool:
@@ -134,6 +136,7 @@ def resolve_slots(
     for slot in sorted(specs):
         spec, optional = _substituted_spec(slot, specs[slot], ctx)
         source_name = spec.get("source") or slot
+        check_git_name(f"sources.{slot}.source", source_name)
         source = manifest.sources.get(source_name)
         added = False
         if source is None:
@@ -302,7 +305,7 @@ class SlotMaterializer:
                 f"workspace source cache path {cache} cannot be inside destination {dest}",
             )
         cache = os.path.realpath(provider.materialize(self.root, plan.source_name, plan.source))
-        git = slot_git(provider)
+        git = provider.checkout
         state = _dest_state(dest)
         if git.worktree_registered(cache, dest):
             if state in ("missing", "empty"):  # stale registration: always recover
@@ -318,13 +321,8 @@ class SlotMaterializer:
         elif state == "empty":
             os.rmdir(dest)
         self._parents(dest)
-        start = (
-            ""
-            if git.branch_exists(cache, plan.branch)
-            else git.resolve_start(cache, plan.ref or plan.source.default_ref)
-        )
         self.journal.record("worktree", dest, cache=cache)
-        git.worktree_add(cache, dest, plan.branch, start)
+        git.worktree_add(cache, dest, plan.branch, plan.ref or plan.source.default_ref, warn=warn)
 
     def _clone(self, plan: SlotPlan, dest: str) -> None:
         provider = self.provider(plan.kind)
@@ -340,7 +338,12 @@ class SlotMaterializer:
             os.rmdir(dest)
         self._parents(dest)
         self.journal.record("clone", dest)
-        slot_git(provider).clone(repo, dest, plan.ref or plan.source.default_ref)
+        provider.checkout.clone(
+            repo,
+            dest,
+            branch=plan.ref or plan.source.default_ref,
+            repo_field=f"sources.{plan.source_name}.repo",
+        )
 
 
 def deregister_worktrees(
@@ -367,7 +370,7 @@ def deregister_worktrees(
             cache = os.path.realpath(provider.host_path(root, rec.source, source))
             if not os.path.isdir(cache):
                 continue
-            git = slot_git(provider)
+            git = provider.checkout
             if git.worktree_registered(cache, dest):
                 git.worktree_remove(cache, dest)
             else:

@@ -9,12 +9,14 @@ inspects many checkouts on a thread pool.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from angee.api.sources import SourceState
 from angee.errors import AngeeError, RuntimeFailure
+from angee_source_git.counts import batch_left_right
 from angee_source_git.runner import git
 from angee_source_git.validate import check_git_arg
 
@@ -39,6 +41,63 @@ class StateRequest:
     branch: str | None = None
     base_ref: str = ""
     expected_branch: str = ""
+    resolve_base: bool = False
+
+
+def common_dir(path: str) -> str:
+    """The repository directory a checkout shares with its sibling worktrees (read from ``.git`` and
+    ``commondir``, no git process); the checkout itself when that cannot be read."""
+    dot_git = os.path.join(path, ".git")
+    try:
+        if os.path.isdir(dot_git):
+            return os.path.realpath(dot_git)
+        with open(dot_git, encoding="utf-8") as fh:
+            line = fh.readline().strip()
+        if not line.startswith("gitdir:"):
+            return os.path.realpath(path)
+        gitdir = os.path.join(path, line[len("gitdir:") :].strip())
+        try:
+            with open(os.path.join(gitdir, "commondir"), encoding="utf-8") as fh:
+                return os.path.realpath(os.path.join(gitdir, fh.read().strip()))
+        except FileNotFoundError:
+            return os.path.realpath(gitdir)
+    except OSError:
+        return os.path.realpath(path)
+
+
+class BaseResolver:
+    """Resolves slot bases like sync-base once per repository and base: worktrees of one cache share their
+    refs, so the answer holds for all of them. Thread-safe; failures are remembered too."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[str, str], _Resolution] = {}
+
+    def resolve(self, path: str, base: str) -> str:
+        """The sync ref of ``base`` for the checkout at ``path`` (RuntimeFailure when it names nothing)."""
+        from angee_source_git.worktree import resolve_sync_ref
+
+        key = (common_dir(path), base)
+        with self._lock:
+            entry = self._entries.setdefault(key, _Resolution())
+        with entry.lock:
+            if not entry.done:
+                try:
+                    entry.value = resolve_sync_ref(path, base)
+                except AngeeError as err:
+                    entry.error = str(err)
+                entry.done = True
+        if entry.error:
+            raise RuntimeFailure(entry.error)
+        return entry.value
+
+
+@dataclass
+class _Resolution:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    done: bool = False
+    value: str = ""
+    error: str = ""
 
 
 @dataclass
@@ -114,8 +173,24 @@ def require_checkout(path: str) -> bool:
     return True
 
 
-def inspect(request: StateRequest) -> SourceState:
-    """The SourceState of one checkout; git failures raise (see :func:`slot_states` for the tolerant form)."""
+@dataclass
+class PendingCounts:
+    """A clean checkout without upstream whose ahead/behind against its base are still to be counted."""
+
+    state: SourceState
+    base: str  # the base as configured (named in unpushed_reason)
+    counted: str  # the ref counted against (resolved like sync-base when asked)
+    oid: str  # HEAD
+
+    def finish(self, behind: int, ahead: int) -> SourceState:
+        self.state.behind, self.state.ahead = behind, ahead
+        _derive(self.state, self.base, has_upstream=False)
+        return self.state
+
+
+def observe(request: StateRequest, resolver: BaseResolver | None = None) -> SourceState | PendingCounts:
+    """Everything one ``git status`` tells about a checkout: a finished SourceState, or the counts still
+    to take against its base (:class:`PendingCounts`). Git failures raise."""
     state = SourceState(name=request.name, slot=request.slot, kind=request.kind, path=request.path)
     if not require_checkout(request.path):
         state.state, state.pushed = "missing", True
@@ -145,10 +220,21 @@ def inspect(request: StateRequest) -> SourceState:
     if not base or not status.oid:
         state.state, state.pushed = "clean", True
         return state
-    if not status.upstream:
-        state.behind, state.ahead = left_right_counts(request.path, base)
-    _derive(state, base, has_upstream=bool(status.upstream))
-    return state
+    if status.upstream:
+        _derive(state, base, has_upstream=True)
+        return state
+    counted = (resolver or BaseResolver()).resolve(request.path, base) if request.resolve_base else base
+    return PendingCounts(state, base, counted, status.oid)
+
+
+def inspect(request: StateRequest, resolver: BaseResolver | None = None) -> SourceState:
+    """The SourceState of one checkout; git failures raise (see :func:`slot_states` for the tolerant form).
+
+    ``resolver`` shares base resolutions between the checkouts of one batch."""
+    seen = observe(request, resolver)
+    if isinstance(seen, SourceState):
+        return seen
+    return seen.finish(*left_right_counts(request.path, seen.counted))
 
 
 def _derive(state: SourceState, base: str, *, has_upstream: bool) -> None:
@@ -185,10 +271,12 @@ def error_state(request: StateRequest, message: str, *, pushed: bool = False) ->
     )
 
 
-def inspect_or_error(request: StateRequest, *, error_pushed: bool = False) -> SourceState:
+def inspect_or_error(
+    request: StateRequest, *, error_pushed: bool = False, resolver: BaseResolver | None = None
+) -> SourceState:
     """:func:`inspect`, with any failure turned into ``state: error`` (``pushed`` = ``error_pushed``)."""
     try:
-        return inspect(request)
+        return inspect(request, resolver)
     except AngeeError as exc:
         return error_state(request, str(exc), pushed=error_pushed)
     except OSError as exc:
@@ -200,10 +288,54 @@ def slot_states(
 ) -> list[SourceState]:
     """Inspect many checkouts in parallel; results in request order, failures as ``state: error``.
 
-    Slots report a git failure with ``pushed=false``; top-level sources (topology) pass
-    ``error_pushed=True``.
+    One ``git status`` per checkout; then the checkouts without upstream that need counts against a base
+    are counted per repository and base in one history walk (:mod:`angee_source_git.counts`), falling back
+    to one ``git rev-list`` each. Slots report a git failure with ``pushed=false``; top-level sources
+    (topology) pass ``error_pushed=True``.
     """
-    if len(requests) <= 1:
-        return [inspect_or_error(r, error_pushed=error_pushed) for r in requests]
-    with ThreadPoolExecutor(max_workers=min(max_workers, len(requests))) as pool:
-        return list(pool.map(lambda r: inspect_or_error(r, error_pushed=error_pushed), requests))
+    resolver = BaseResolver()
+
+    def fail(index: int, exc: Exception) -> SourceState:
+        request = requests[index]
+        if isinstance(exc, AngeeError):
+            return error_state(request, str(exc), pushed=error_pushed)
+        message = f"{request.path}: {getattr(exc, 'strerror', None) or exc}"
+        return error_state(request, message, pushed=error_pushed)
+
+    def first(index: int) -> SourceState | PendingCounts:
+        try:
+            return observe(requests[index], resolver)
+        except (AngeeError, OSError) as exc:
+            return fail(index, exc)
+
+    results: list[SourceState | PendingCounts] = []
+    groups: dict[tuple[str, str], list[int]] = {}
+
+    def count(indices: list[int]) -> None:
+        pendings = [p for p in (results[i] for i in indices) if isinstance(p, PendingCounts)]
+        batch: dict[str, tuple[int, int]] = {}
+        if len(pendings) > 1:
+            path, counted = requests[indices[0]].path, pendings[0].counted
+            try:
+                batch = batch_left_right(path, counted, [p.oid for p in pendings])
+            except AngeeError:
+                batch = {}  # count one by one below
+        for i in indices:
+            pending = results[i]
+            assert isinstance(pending, PendingCounts)
+            try:
+                counts = batch.get(pending.oid) or left_right_counts(requests[i].path, pending.counted)
+                results[i] = pending.finish(*counts)
+            except (AngeeError, OSError) as exc:
+                results[i] = fail(i, exc)
+
+    workers = max(1, min(max_workers, len(requests)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(first, range(len(requests))))
+        for index, seen in enumerate(results):
+            if isinstance(seen, PendingCounts):
+                groups.setdefault((common_dir(requests[index].path), seen.counted), []).append(index)
+        list(pool.map(count, groups.values()))
+    finished = [r for r in results if isinstance(r, SourceState)]
+    assert len(finished) == len(requests)
+    return finished
