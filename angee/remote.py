@@ -83,6 +83,7 @@ def wire_type(name: str) -> Any:
         "angee.api.template_updates",
         "angee.api.sources",
         "angee.api.workspaces",
+        "angee.api.pool",
         "angee.compile",
         "angee.operator.tokens",
     ):

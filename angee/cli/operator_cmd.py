@@ -50,6 +50,13 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
     help="Browser origin (scheme://host[:port]) allowed for WebSockets and cross-origin writes; repeatable.",
 )
 @click.option(
+    "--reap-interval",
+    default="60s",
+    show_default=True,
+    metavar="DURATION",
+    help="How often the workspace reaper and pool top-up run (60, 90s, 5m); 0 disables.",
+)
+@click.option(
     "--version",
     is_flag=True,
     expose_value=False,
@@ -66,6 +73,7 @@ def operator(
     token: str | None,
     jwt_secret: str | None,
     allowed_origins: tuple[str, ...],
+    reap_interval: str,
 ) -> None:
     """Serve the stack root over REST and GraphQL (the Angee operator)."""
     settings = {
@@ -75,6 +83,7 @@ def operator(
         "token": (token or "").strip(),
         "jwt_secret": jwt_secret or "",
         "allowed_origins": allowed_origins,
+        "reap_interval": reap_interval,
     }
     ctx.meta[OPERATOR_SETTINGS] = settings
     if ctx.invoked_subcommand is not None:
@@ -91,16 +100,19 @@ def run_operator(
     token: str,
     jwt_secret: str,
     allowed_origins: tuple[str, ...] = (),
+    reap_interval: str = "60s",
 ) -> int:
     """Startup per §5.2: bind check, root, signing key (fingerprint on stderr), app, then serve."""
     from angee.errors import InvalidInput
     from angee.operator.server import ServeError, check_bind, serve
+    from angee.operator.workers import install_pool_worker, parse_reap_interval
     from angee.root import discover_root
 
     try:
         check_bind(bind, token)
     except ServeError as exc:
         raise InvalidInput("bind", str(exc), message=str(exc)) from None
+    interval = parse_reap_interval(reap_interval)
     resolved_root = discover_root(root)
 
     from angee.operator.app import create_app, operator_context
@@ -111,6 +123,7 @@ def run_operator(
         jwt_secret=jwt_secret or None,
         allowed_origins=allowed_origins,
     )
+    install_pool_worker(app, interval)
     ctx = operator_context(app)
     print(f"operator: jwt signing key fingerprint={ctx.tokens.fingerprint}", file=sys.stderr, flush=True)
     teardown = getattr(ctx.platform, "stack_down", None)

@@ -204,3 +204,16 @@ def destroy(ctx: click.Context, name: str, purge: bool, force: bool) -> None:
     """Remove a workspace record and its port leases."""
     result = get_platform(ctx).workspace_destroy(name, purge=purge, force=force)
     emit(ctx, result, f"workspace {name} destroyed")
+
+
+from angee.cli.workspace_pool_cmd import POOL_COMMANDS  # noqa: E402 - the ephemeral tier (§11.6)
+
+for _command in POOL_COMMANDS:
+    workspace.add_command(_command)
+
+
+# Git commands (git, push, sync-base, source <op>) live in their own module.
+from angee.cli.workspace_git_cmd import COMMANDS as _GIT_COMMANDS  # noqa: E402
+
+for _command in _GIT_COMMANDS:
+    workspace.add_command(_command)

@@ -11,6 +11,8 @@ from angee.platform.base import PlatformBase
 from angee.platform.doctor import DoctorOps
 from angee.platform.files import FileOps
 from angee.platform.gitops import GitOpsOps
+from angee.platform.leases import WorkspaceLeaseOps
+from angee.platform.pool import WorkspacePoolOps
 from angee.platform.prepare import PrepareOps
 from angee.platform.runtime import RuntimeOps
 from angee.platform.secrets import SecretOps
@@ -35,6 +37,8 @@ class Platform(
     WorkspaceOps,
     WorkspaceGitOps,
     GitOpsOps,
+    WorkspaceLeaseOps,
+    WorkspacePoolOps,
     FileOps,
     DoctorOps,
     PlatformBase,

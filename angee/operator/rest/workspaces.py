@@ -99,7 +99,8 @@ def workspace_lease(name: str) -> Response:
 @route(bp, "workspaceRelease", query=s.ReleaseQuery(), response=s.MutationResult())
 def workspace_release(name: str) -> Response:
     """Release a lease (``?discard=true`` destroys or recycles the workspace)."""
-    return reply(call("workspaceRelease", name, arg("owner"), discard=flag("discard")))
+    result = call("workspaceRelease", name, arg("owner"), discard=flag("discard"))
+    return reply(result, 202 if getattr(result, "status", "") == "recycling" else 200)
 
 
 @route(bp, "workspacePoolAcquire", body=s.LeaseBody())
