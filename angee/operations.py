@@ -101,6 +101,7 @@ def _slot(verb: str, *, method: str = "POST", mutating: bool = True) -> Operatio
 
 
 LOCAL_ONLY = "inspects or changes the local host only"
+FILES_BY_SOURCE = "GraphQL serves the source-scoped Files API (`file`, `fileWrite`: sourceFileRead/Write)"
 
 OPERATIONS: tuple[Operation, ...] = (
     # ------------------------------------------------------------------ health & meta
@@ -415,7 +416,7 @@ OPERATIONS: tuple[Operation, ...] = (
     # ------------------------------------------------------------------ sources
     _op(
         "sourceList",
-        "source_list",
+        "sources_list",
         cli=("source list",),
         rest=("GET", "/sources"),
         graphql=("sources",),
@@ -760,23 +761,23 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     _op(
         "fileRead",
-        "file_read",
+        "file_content",
         cli=("file read",),
         rest=("GET", "/files/content"),
         group="files",
         verb="read",
-        omit_graphql="not in the GraphQL contract",
+        omit_graphql=FILES_BY_SOURCE,
     ),
     _op(
         "fileWrite",
-        "file_write",
+        "file_put",
         cli=("file write",),
         rest=("PUT", "/files/content"),
         group="files",
         verb="write",
         mutating=True,
         privileged=True,
-        omit_graphql="not in the GraphQL contract",
+        omit_graphql=FILES_BY_SOURCE,
     ),
     _op(
         "fileDelete",
@@ -788,6 +789,22 @@ OPERATIONS: tuple[Operation, ...] = (
         mutating=True,
         privileged=True,
         omit_graphql="not in the GraphQL contract",
+    ),
+    _op(
+        "sourceFileRead",
+        "file_read",
+        cli=("file get",),
+        graphql=("file",),  # templates-workspaces-git §9
+        omit_rest="source-scoped form of fileRead (templates-workspaces-git §9); REST serves root/workspace",
+    ),
+    _op(
+        "sourceFileWrite",
+        "file_write",
+        cli=("file set",),
+        graphql=("fileWrite",),  # templates-workspaces-git §9
+        mutating=True,
+        privileged=True,
+        omit_rest="source-scoped form of fileWrite (templates-workspaces-git §9); REST serves root/workspace",
     ),
     # ------------------------------------------------------------------ local-only commands
     _op("doctor", "doctor", cli=("doctor",), omit_rest=LOCAL_ONLY, omit_graphql=LOCAL_ONLY),

@@ -84,6 +84,7 @@ def wire_type(name: str) -> Any:
         "angee.api.sources",
         "angee.api.workspaces",
         "angee.api.pool",
+        "angee.platform.ingress",
         "angee.compile",
         "angee.operator.tokens",
     ):
@@ -385,7 +386,7 @@ class RemotePlatform:
 
     # ------------------------------------------------------------------ sources
 
-    def source_list(self) -> list[Any]:
+    def sources_list(self) -> list[Any]:
         return self._json("GET", "/sources", "list[SourceState]")
 
     def source_status(self, name: str) -> Any:

@@ -11,6 +11,7 @@ from angee.platform.base import PlatformBase
 from angee.platform.doctor import DoctorOps
 from angee.platform.files import FileOps
 from angee.platform.gitops import GitOpsOps
+from angee.platform.ingress import IngressOps
 from angee.platform.leases import WorkspaceLeaseOps
 from angee.platform.pool import WorkspacePoolOps
 from angee.platform.prepare import PrepareOps
@@ -40,6 +41,7 @@ class Platform(
     WorkspaceLeaseOps,
     WorkspacePoolOps,
     FileOps,
+    IngressOps,
     DoctorOps,
     PlatformBase,
 ):

@@ -91,10 +91,126 @@ def test_served_schema_offers_the_whole_contract(baseline: GraphQLSchema) -> Non
     assert contract_differences(baseline, served) == []
 
 
-def test_core_schema_without_plugins_matches_the_contract_exactly(baseline: GraphQLSchema) -> None:
+# templates-workspaces-git §12 (with §5.2, §5.5, §5.9, §2.3, §7.3, §8.2, §9, §11): everything the core schema
+# serves beyond the baseline, with its exact names, arguments, types and nullability.
+ADDITIONS = """
+extend input WorkspaceCreateInput { sync: Boolean }
+extend input WorkspaceUpdateInput { overwrite: Boolean }
+
+type TemplateInputChoice { label: String! value: String! }
+extend type TemplateDescriptor { description: String }
+extend type TemplateInputDescriptor { help: String choices: [TemplateInputChoice!]! }
+
+type WorkspaceLease {
+  owner: String!
+  createdAt: String!
+  expiresAt: String
+  expired: Boolean!
+  workspace: String
+}
+extend type WorkspaceRef { lease: WorkspaceLease pool: String }
+extend type WorkspaceStatus {
+  lease: WorkspaceLease
+  pool: String
+  poolState: String
+  reapBlockedReason: String
+}
+
+type TemplateChange { path: String! kind: String! }
+type TemplateConflict { path: String! reason: String! base: JSON ours: JSON theirs: JSON }
+type StackTemplateUpdateResult {
+  changed: Boolean!
+  changes: [TemplateChange!]!
+  conflicts: [TemplateConflict!]!
+  manifestDiff: String!
+}
+type ServiceTemplateUpdateResult {
+  name: String!
+  service: JSON
+  changed: Boolean!
+  changes: [TemplateChange!]!
+  conflicts: [TemplateConflict!]!
+}
+input StackTemplateUpdateInput { dryRun: Boolean overwrite: Boolean inputs: [KeyValueInput!] }
+input ServiceTemplateUpdateInput { inputs: [KeyValueInput!] dryRun: Boolean overwrite: Boolean }
+
+type FileContent {
+  path: String!
+  source: String!
+  content: String!
+  etag: String!
+  size: Int!
+  sha256: String!
+  encoding: String!
+}
+type FileRef {
+  path: String!
+  source: String!
+  etag: String!
+  name: String
+  type: String
+  size: Int
+  mode: String
+  modifiedAt: String
+}
+
+input WorkspaceLeaseInput { owner: String! ttl: String }
+type WorkspaceAcquireResult { workspace: WorkspaceRef! warm: Boolean! }
+type WorkspacePoolMember { name: String! state: String! owner: String expiresAt: String }
+type WorkspacePoolStatus {
+  name: String!
+  template: String!
+  size: Int!
+  ttl: String!
+  ready: Int!
+  leased: Int!
+  provisioning: Int!
+  recycling: Int!
+  failed: Int!
+  members: [WorkspacePoolMember!]!
+}
+type WorkspaceReapResult { name: String! action: String! reason: String! }
+
+extend type Query {
+  file(source: String!, path: String!): FileContent!
+  workspacePools: [WorkspacePoolStatus!]!
+}
+extend type Mutation {
+  stackUpdateFromTemplate(input: StackTemplateUpdateInput): StackTemplateUpdateResult!
+  serviceUpdateFromTemplate(name: String!, input: ServiceTemplateUpdateInput): ServiceTemplateUpdateResult!
+  fileWrite(source: String!, path: String!, content: String!, etag: String): FileRef!
+  workspaceLeaseAcquire(name: String!, input: WorkspaceLeaseInput!): WorkspaceLease!
+  workspaceLeaseRelease(name: String!, owner: String!, discard: Boolean): MutationResult!
+  workspacePoolAcquire(template: String!, input: WorkspaceLeaseInput!): WorkspaceAcquireResult!
+  workspaceReap(dryRun: Boolean): [WorkspaceReapResult!]!
+}
+"""
+
+
+def extended_contract() -> GraphQLSchema:
+    """The baseline SDL with the §12 additions (SDL cannot extend arguments: ``force`` is patched in)."""
+    text = spec_file("operator.graphql").read_text()
+    destroy = "workspaceDestroy(name: String!, purge: Boolean)"
+    assert destroy in text
+    text = text.replace(destroy, "workspaceDestroy(name: String!, purge: Boolean, force: Boolean)")
+    return build_schema(text + ADDITIONS)
+
+
+def test_core_schema_is_the_contract_plus_exactly_the_schema_additions() -> None:
+    expected = extended_contract()
     served = build_served_schema([])._schema
+    assert contract_differences(expected, served) == []
+    assert contract_differences(served, expected) == []
+    destroy = served.mutation_type.fields["workspaceDestroy"]
+    assert list(destroy.args) == ["name", "purge", "force"] and str(destroy.args["force"].type) == "Boolean"
+
+
+def test_the_additions_are_served_and_introspectable(baseline: GraphQLSchema) -> None:
+    """The served schema (with whatever plugins are installed) still offers the baseline and the additions."""
+    served = build_served_schema()._schema
+    expected = extended_contract()
+    assert contract_differences(expected, served) == []
     assert contract_differences(baseline, served) == []
-    assert contract_differences(served, baseline) == []
 
 
 def test_the_comparison_catches_changes(baseline: GraphQLSchema) -> None:

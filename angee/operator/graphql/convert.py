@@ -9,6 +9,9 @@ The output is plain dicts keyed by python field names, which the schema's defaul
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from strawberry.types.base import StrawberryList, StrawberryOptional, has_object_definition
@@ -17,6 +20,18 @@ from angee.api import to_wire
 from angee.operator.graphql import types as t
 
 _ZERO: dict[Any, Any] = {str: "", int: 0, bool: False, float: 0.0}
+Shaper = Callable[[dict[str, Any], dict[str, Any]], None]
+_SHAPERS: dict[type, Shaper] = {}
+
+
+def shaper(cls: type) -> Callable[[Shaper], Shaper]:
+    """Register ``fn(raw, shaped)`` to finish values of type ``cls`` (computed or re-encoded fields)."""
+
+    def register(fn: Shaper) -> Shaper:
+        _SHAPERS[cls] = fn
+        return fn
+
+    return register
 
 
 def resolve_dict_field(source: Any, name: str) -> Any:
@@ -74,7 +89,42 @@ def _shape_object(raw: Any, cls: type) -> dict[str, Any]:
         key = f.graphql_name or f.python_name
         value = raw.get(key) if key in raw else raw.get(f.python_name)
         out[f.python_name] = _shape(value, f.type)
+    finish = _SHAPERS.get(cls)
+    if finish is not None:
+        finish(raw, out)
     return out
+
+
+def json_text_value(text: Any) -> Any:
+    """A canonical JSON text as its value (``None`` stays ``None``; a non-JSON text is served as is)."""
+    if not isinstance(text, str):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def is_past(stamp: Any, now: datetime | None = None) -> bool:
+    """Whether an RFC 3339 time (any offset, ``Z`` allowed) lies in the past; empty/unparsable → False."""
+    if not isinstance(stamp, str) or not stamp.strip():
+        return False
+    try:
+        when = datetime.fromisoformat(stamp.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return False
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when <= (now or datetime.now(UTC))
+
+
+@shaper(t.WorkspaceLease)
+def _lease_expired(raw: dict[str, Any], shaped: dict[str, Any]) -> None:
+    """``expired`` as the Platform reports it, else computed from ``expires_at`` (§11.1: none = live)."""
+    if isinstance(raw.get("expired"), bool):
+        shaped["expired"] = raw["expired"]
+    else:
+        shaped["expired"] = is_past(raw.get("expires_at"))
 
 
 def key_values(items: list[Any] | None) -> dict[str, str]:

@@ -32,7 +32,7 @@ class RequestContext:
     remote: str = ""
 
 
-def call(platform: Any, op: str, method: str | tuple[str, ...], *args: Any, **kwargs: Any) -> Any:
+def call(platform: Any, op: str, method: str | tuple[str, ...], /, *args: Any, **kwargs: Any) -> Any:
     """``platform.<method>(*args, **kwargs)`` (the first of several names that exists); a method that has
     not landed → NotImplementedYet(op)."""
     for name in (method,) if isinstance(method, str) else method:
@@ -46,7 +46,7 @@ def _p(info: Info) -> Any:
     return info.context.platform
 
 
-def _operator_call(info: Info, op: str, method: str, *args: Any, **kwargs: Any) -> Any:
+def _operator_call(info: Info, op: str, method: str, /, *args: Any, **kwargs: Any) -> Any:
     """An operator-level operation (tokens, MCP descriptor) offered by the operator context."""
     return call(info.context.operator, op, method, *args, **kwargs)
 
@@ -67,7 +67,7 @@ def read_jobs(platform: Any) -> list[dict[str, Any]]:
 
 
 def read_sources(platform: Any) -> list[dict[str, Any]]:
-    return graph_list(call(platform, "sources", "source_list"), t.SourceState)
+    return graph_list(call(platform, "sources", "sources_list"), t.SourceState)
 
 
 def read_workspaces(platform: Any) -> list[dict[str, Any]]:
@@ -222,7 +222,7 @@ def secret_value(info: Info, name: str) -> t.SecretValue | None:
 # --------------------------------------------------------------------------- mutations
 
 
-def _mutation(info: Info, op: str, method: str, *args: Any, **kwargs: Any) -> Any:
+def _mutation(info: Info, op: str, method: str, /, *args: Any, **kwargs: Any) -> Any:
     return graph(call(_p(info), op, method, *args, **kwargs), t.MutationResult)
 
 
@@ -331,7 +331,7 @@ def service_destroy(info: Info, name: str) -> t.MutationResult | None:
     return _mutation(info, "serviceDestroy", "service_destroy", name, stop=True)
 
 
-def _source_state(info: Info, op: str, method: str, *args: Any, **kwargs: Any) -> Any:
+def _source_state(info: Info, op: str, method: str, /, *args: Any, **kwargs: Any) -> Any:
     return graph(call(_p(info), op, method, *args, **kwargs), t.SourceState)
 
 
@@ -356,18 +356,31 @@ def workspace_create(info: Info, input: t.WorkspaceCreateInput) -> t.WorkspaceRe
         name=input.name or "",
         inputs=key_values(input.inputs),
         ttl=input.ttl or "",
+        sync=bool(input.sync),
     )
     return graph(result, t.WorkspaceRef)  # type: ignore[return-value]
 
 
 def workspace_update(info: Info, name: str, input: t.WorkspaceUpdateInput) -> t.WorkspaceRef | None:
     inputs = key_values(input.inputs) if input.inputs is not None else None
-    result = call(_p(info), "workspaceUpdate", "workspace_update", name, inputs=inputs, ttl=input.ttl)
+    result = call(
+        _p(info),
+        "workspaceUpdate",
+        "workspace_update",
+        name,
+        inputs=inputs,
+        ttl=input.ttl,
+        overwrite=bool(input.overwrite),
+    )
     return graph(result, t.WorkspaceRef)  # type: ignore[return-value]
 
 
-def workspace_destroy(info: Info, name: str, purge: bool | None = None) -> t.MutationResult | None:
-    return _mutation(info, "workspaceDestroy", "workspace_destroy", name, purge=bool(purge))
+def workspace_destroy(
+    info: Info, name: str, purge: bool | None = None, force: bool | None = None
+) -> t.MutationResult | None:
+    return _mutation(
+        info, "workspaceDestroy", "workspace_destroy", name, purge=bool(purge), force=bool(force)
+    )
 
 
 def workspace_push(info: Info, name: str, ref: str | None = None) -> list[t.SourceState]:
@@ -380,7 +393,7 @@ def workspace_sync_base(info: Info, name: str, method: str | None = None) -> lis
     return graph_list(result, t.SourceState)  # type: ignore[return-value]
 
 
-def _slot_status(info: Info, op: str, method: str, *args: Any, **kwargs: Any) -> Any:
+def _slot_status(info: Info, op: str, method: str, /, *args: Any, **kwargs: Any) -> Any:
     return graph(call(_p(info), op, method, *args, **kwargs), t.WorkspaceSourceStatus)
 
 
@@ -432,7 +445,7 @@ def mint_route_token(info: Info, actor: str, service: str, ttl: str | None = Non
     return graph(result, t.ConnectionToken)  # type: ignore[return-value]
 
 
-def _git_op(info: Info, op: str, method: str, *args: Any, **kwargs: Any) -> Any:
+def _git_op(info: Info, op: str, method: str, /, *args: Any, **kwargs: Any) -> Any:
     return graph(call(_p(info), op, method, *args, **kwargs), t.GitOpResult)
 
 

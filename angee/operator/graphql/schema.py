@@ -1,6 +1,7 @@
 """The served GraphQL schema: ``operator.graphql``'s Query, Mutation and Subscription over the resolvers.
 
-Root fields are declared in the contract's order; strawberry camel-cases the python names. Plugins
+Root fields are declared in the contract's order, then the additions of templates-workspaces-git §12
+(:mod:`.additions`); strawberry camel-cases the python names. Plugins
 may add root fields through the ``angee_graphql_extensions`` hook (objects with optional ``query``,
 ``mutation`` and ``subscription`` strawberry types); a field already served is not replaced.
 """
@@ -12,6 +13,7 @@ from typing import Any
 import strawberry
 from strawberry.schema.config import StrawberryConfig
 
+from angee.operator.graphql import additions as a
 from angee.operator.graphql import resolvers as r
 from angee.operator.graphql import subscriptions as s
 from angee.operator.graphql import types as t
@@ -44,6 +46,9 @@ class Query:
     secrets = strawberry.field(resolver=r.secrets)
     secret = strawberry.field(resolver=r.secret)
     secret_value = strawberry.field(resolver=r.secret_value)
+    # templates-workspaces-git §12 additions
+    file = strawberry.field(resolver=a.file_content)
+    workspace_pools = strawberry.field(resolver=a.workspace_pools)
 
 
 @strawberry.type
@@ -87,6 +92,14 @@ class Mutation:
     workspace_source_publish = strawberry.mutation(resolver=r.workspace_source_publish)
     secret_set = strawberry.mutation(resolver=r.secret_set)
     secret_delete = strawberry.mutation(resolver=r.secret_delete)
+    # templates-workspaces-git §12 additions
+    stack_update_from_template = strawberry.mutation(resolver=a.stack_update_from_template)
+    service_update_from_template = strawberry.mutation(resolver=a.service_update_from_template)
+    file_write = strawberry.mutation(resolver=a.file_write)
+    workspace_lease_acquire = strawberry.mutation(resolver=a.workspace_lease_acquire)
+    workspace_lease_release = strawberry.mutation(resolver=a.workspace_lease_release)
+    workspace_pool_acquire = strawberry.mutation(resolver=a.workspace_pool_acquire)
+    workspace_reap = strawberry.mutation(resolver=a.workspace_reap)
 
 
 @strawberry.type

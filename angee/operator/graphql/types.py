@@ -1,5 +1,9 @@
 """Strawberry types mirroring ``operator.graphql`` (names camel-cased by strawberry from snake_case).
 
+The additive fields of templates-workspaces-git §12 on baseline types (lease/pool fields, template
+``description``/``help``/``choices``, ``sync``/``overwrite`` inputs) live here with their types; the
+types of the §12 operations are in :mod:`.additions`.
+
 Values flowing through the schema are plain dicts keyed by the snake_case field names (the wire form
 of :mod:`angee.api` with the GraphQL differences of spec §3.7 applied by :mod:`.convert`); the
 schema's default resolver reads dict keys, so a key absent from a dict resolves to ``null``.
@@ -46,6 +50,18 @@ class JobState:
 
 
 @strawberry.type
+class WorkspaceLease:
+    """Who holds a workspace until when (templates-workspaces-git §11.1); ``expired`` is computed at read
+    time (a ``pool``-owned lease has no ``expiresAt`` and never expires)."""
+
+    owner: str
+    created_at: str
+    expires_at: str | None
+    expired: bool
+    workspace: str | None
+
+
+@strawberry.type
 class WorkspaceRef:
     name: str
     path: str
@@ -55,6 +71,8 @@ class WorkspaceRef:
     playwright_mcp_url: str | None
     ttl: str | None
     ttl_expires_at: str | None
+    lease: WorkspaceLease | None
+    pool: str | None
 
 
 @strawberry.type
@@ -220,6 +238,10 @@ class WorkspaceStatus:
     mounted_by: list[WorkspaceMountRef]
     inner_stack: StackStatus | None
     inner_error: str | None
+    lease: WorkspaceLease | None
+    pool: str | None
+    pool_state: str | None
+    reap_blocked_reason: str | None
 
 
 @strawberry.type
@@ -291,6 +313,14 @@ class WorkspaceCreatePreflight:
 
 
 @strawberry.type
+class TemplateInputChoice:
+    """One allowed value of a template input: ``label`` is shown, ``value`` is sent."""
+
+    label: str
+    value: str
+
+
+@strawberry.type
 class TemplateInputDescriptor:
     name: str
     type: str | None
@@ -299,6 +329,8 @@ class TemplateInputDescriptor:
     generated: bool
     default: str | None
     question: bool
+    help: str | None
+    choices: list[TemplateInputChoice]
 
 
 @strawberry.type
@@ -308,6 +340,7 @@ class TemplateDescriptor:
     name: str | None
     path: str
     inputs: list[TemplateInputDescriptor]
+    description: str | None
 
 
 @strawberry.type
@@ -389,6 +422,7 @@ class WorkspaceCreateInput:
     name: str | None = None
     inputs: list[KeyValueInput] | None = None
     ttl: str | None = None
+    sync: bool | None = None
 
 
 @strawberry.input
@@ -404,3 +438,4 @@ class ServiceCreateInput:
 class WorkspaceUpdateInput:
     inputs: list[KeyValueInput] | None = None
     ttl: str | None = None
+    overwrite: bool | None = None
