@@ -570,12 +570,12 @@ class RemotePlatform:
     def file_stat(self, path: str, workspace: str = "") -> Any:
         return self._json("GET", "/files/stat", "FileRef", query={"path": path, "workspace": workspace})
 
-    def file_read(self, path: str, workspace: str = "") -> Any:
+    def file_content(self, path: str, workspace: str = "") -> Any:
         return self._json(
             "GET", "/files/content", "FileContent", query={"path": path, "workspace": workspace}
         )
 
-    def file_write(
+    def file_put(
         self,
         path: str,
         content: str,

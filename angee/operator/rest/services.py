@@ -7,8 +7,10 @@ from urllib.parse import quote
 
 from flask import Response, request
 
+from angee import operations
 from angee.api import to_wire
 from angee.errors import AngeeError
+from angee.operator.auth import auth_exempt
 from angee.operator.rest import arg, call, context, flag, principal, read_body, reply, route
 from angee.operator.rest import blueprint as make_blueprint
 from angee.operator.rest import schemas as s
@@ -106,9 +108,23 @@ def service_logs(name: str) -> Response:
 
 
 @route(bp, "streamServiceLogs")
+@auth_exempt()
 def service_log_socket(name: str) -> Response:
-    """Live log WebSocket (LogLine JSON per frame); installed by the GraphQL/WebSocket transport."""
-    return reply({"error": "service log stream is not implemented yet"}, 501)
+    """Live log WebSocket: LogLine JSON per text frame (§3.6); authenticates in the handler."""
+    from angee.operator.rest.logsocket import serve_log_socket
+
+    return serve_log_socket(context(), name)
+
+
+# werkzeug routes ``Upgrade: websocket`` requests only to rules marked websocket=True: the same view
+# serves both (a plain GET gets its 401/404 or ``websocket upgrade required``).
+bp.add_url_rule(
+    operations.flask_rule(operations.get("streamServiceLogs").rest_path),
+    endpoint="streamServiceLogsSocket",
+    view_func=service_log_socket,
+    methods=["GET"],
+    websocket=True,
+)
 
 
 def log_stream_descriptor(name: str) -> dict[str, Any]:
