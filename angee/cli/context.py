@@ -177,3 +177,23 @@ def find_enclosing_workspace(start: str) -> tuple[str, str] | None:
         ):
             return grandparent, os.path.basename(current)
         current = parent
+
+
+class AliasGroup(click.Group):
+    """A click group that also answers to hidden aliases (``ls`` → ``list``; extend ``aliases``)."""
+
+    aliases: dict[str, str] = {"ls": "list"}
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, self.aliases.get(cmd_name, cmd_name))
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        _, cmd, rest = super().resolve_command(ctx, args)
+        return (cmd.name if cmd else None), cmd, rest
+
+
+def bool_text(value: bool) -> str:
+    """Booleans in text output: ``true`` / ``false``."""
+    return "true" if value else "false"

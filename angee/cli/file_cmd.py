@@ -11,22 +11,13 @@ from typing import Any
 
 import click
 
-from angee.cli.context import emit, get_platform
+from angee.cli.context import AliasGroup, emit, get_platform
 
 
-class FileGroup(click.Group):
-    """The ``file`` group with its aliases (``ls``, ``cat``, ``rm``)."""
+class FileGroup(AliasGroup):
+    """The ``file`` group with its aliases."""
 
     aliases = {"ls": "list", "cat": "read", "rm": "delete"}
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        return super().get_command(ctx, self.aliases.get(cmd_name, cmd_name))
-
-    def resolve_command(
-        self, ctx: click.Context, args: list[str]
-    ) -> tuple[str | None, click.Command | None, list[str]]:
-        _, cmd, rest = super().resolve_command(ctx, args)
-        return (cmd.name if cmd else None), cmd, rest
 
 
 def _workspace_option(func: Any) -> Any:

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import click
 
-from angee.cli.context import emit, get_platform, parse_kv
-from angee.cli.service_cmd import AliasGroup
+from angee.cli.context import AliasGroup, emit, get_platform, parse_kv
 
 
 @click.group("job", cls=AliasGroup)

@@ -42,7 +42,9 @@ CORE_COMMANDS: dict[str, LazyCommand] = {
     "stack": LazyCommand("angee.cli.stack_cmd:stack", "Stack lifecycle commands."),
     "build": LazyCommand("angee.cli.runtime_cmd:build", "Build container images."),
     "up": LazyCommand("angee.cli.runtime_cmd:up", "Start container services in the background."),
-    "dev": LazyCommand("angee.cli.runtime_cmd:dev", "Run container and local services together (-d: in the background)."),
+    "dev": LazyCommand(
+        "angee.cli.runtime_cmd:dev", "Run container and local services together (-d: in the background)."
+    ),
     "down": LazyCommand("angee.cli.runtime_cmd:down", "Stop the stack."),
     "start": LazyCommand("angee.cli.runtime_cmd:start", "Start services."),
     "stop": LazyCommand("angee.cli.runtime_cmd:stop", "Stop services."),
@@ -65,7 +67,8 @@ CORE_COMMANDS: dict[str, LazyCommand] = {
     "operator": LazyCommand("angee.cli.operator_cmd:operator", "Serve the stack root over REST and GraphQL."),
     "token": LazyCommand("angee.cli.token_cmd:token", "Mint operator and route tokens on a remote operator."),
     "gitops": LazyCommand(
-        "angee.cli.gitops_cmd:gitops", "The stack's git picture: sources, workspace slots and how they relate."
+        "angee.cli.gitops_cmd:gitops",
+        "The stack's git picture: sources, workspace slots and how they relate.",
     ),
     # templates
     "init": LazyCommand("angee.cli.init_cmd:init", "Initialise a stack (--dev, or init stack ROOT -t T)."),

@@ -10,34 +10,15 @@ from typing import Any
 
 import click
 
-from angee.cli.context import emit, get_platform
-
-ALIASES = {"ls": "list"}
-
-
-class SecretGroup(click.Group):
-    """A click group that also answers to the hidden aliases in :data:`ALIASES`."""
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        return super().get_command(ctx, ALIASES.get(cmd_name, cmd_name))
-
-    def resolve_command(
-        self, ctx: click.Context, args: list[str]
-    ) -> tuple[str | None, click.Command | None, list[str]]:
-        _, cmd, rest = super().resolve_command(ctx, args)
-        return (cmd.name if cmd else None), cmd, rest
-
-
-def _bool(value: bool) -> str:
-    return "true" if value else "false"
+from angee.cli.context import AliasGroup, bool_text, emit, get_platform
 
 
 def _ref_rows(ref: Any) -> str:
     """``secret get`` rows: name, declared, has_value, env_var, then required/generated if true, import."""
     rows = [
         f"name\t{ref.name}",
-        f"declared\t{_bool(ref.declared)}",
-        f"has_value\t{_bool(ref.has_value)}",
+        f"declared\t{bool_text(ref.declared)}",
+        f"has_value\t{bool_text(ref.has_value)}",
         f"env_var\t{ref.env_var}",
     ]
     if ref.required:
@@ -49,7 +30,7 @@ def _ref_rows(ref: Any) -> str:
     return "\n".join(rows)
 
 
-@click.group("secret", cls=SecretGroup)
+@click.group("secret", cls=AliasGroup)
 def secret() -> None:
     """Manage stack secrets (values live in the secrets backend, never in angee.yaml)."""
 
@@ -101,7 +82,7 @@ def secret_set(ctx: click.Context, name: str, value: str | None, from_stdin: boo
         message = "value is empty; pass --value or --stdin"
         raise InvalidInput("value", message, message=message)
     ref = get_platform(ctx).secret_set(name, value)
-    emit(ctx, ref, lambda: f"secret {ref.name} set (declared={_bool(ref.declared)} env={ref.env_var})")
+    emit(ctx, ref, lambda: f"secret {ref.name} set (declared={bool_text(ref.declared)} env={ref.env_var})")
 
 
 @secret.command("delete")

@@ -10,23 +10,8 @@ from typing import Any
 
 import click
 
-from angee.cli.context import emit, get_platform, parse_kv
+from angee.cli.context import AliasGroup, emit, get_platform, parse_kv
 from angee.cli.runtime_cmd import control, print_lines
-
-
-class AliasGroup(click.Group):
-    """A click group that also answers to hidden aliases (``ls`` → ``list``)."""
-
-    aliases = {"ls": "list"}
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        return super().get_command(ctx, self.aliases.get(cmd_name, cmd_name))
-
-    def resolve_command(
-        self, ctx: click.Context, args: list[str]
-    ) -> tuple[str | None, click.Command | None, list[str]]:
-        _, cmd, rest = super().resolve_command(ctx, args)
-        return (cmd.name if cmd else None), cmd, rest
 
 
 def field_options(func: Any) -> Any:

@@ -10,22 +10,7 @@ from typing import Any
 
 import click
 
-from angee.cli.context import emit, get_platform
-
-
-class SourceGroup(click.Group):
-    """A click group that also answers to ``ls`` for ``list``."""
-
-    aliases = {"ls": "list"}
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        return super().get_command(ctx, self.aliases.get(cmd_name, cmd_name))
-
-    def resolve_command(
-        self, ctx: click.Context, args: list[str]
-    ) -> tuple[str | None, click.Command | None, list[str]]:
-        _, cmd, rest = super().resolve_command(ctx, args)
-        return (cmd.name if cmd else None), cmd, rest
+from angee.cli.context import AliasGroup, emit, get_platform
 
 
 def state_row(state: Any) -> str:
@@ -45,7 +30,7 @@ def diff_text(files: list[Any]) -> str:
     return "".join(out)
 
 
-@click.group("source", cls=SourceGroup)
+@click.group("source", cls=AliasGroup)
 def source() -> None:
     """Inspect and update the stack's sources (git clones and local directories)."""
 

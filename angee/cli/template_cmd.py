@@ -7,29 +7,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from angee.cli.context import emit, get_platform
+from angee.cli.context import AliasGroup, bool_text, emit, get_platform
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from angee.api.templates import TemplateDescriptor
-
-ALIASES = {"ls": "list"}
-
-
-class TemplateGroup(click.Group):
-    """A click group that also answers to the hidden aliases in :data:`ALIASES`."""
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        return super().get_command(ctx, ALIASES.get(cmd_name, cmd_name))
-
-    def resolve_command(
-        self, ctx: click.Context, args: list[str]
-    ) -> tuple[str | None, click.Command | None, list[str]]:
-        _, cmd, rest = super().resolve_command(ctx, args)
-        return (cmd.name if cmd else None), cmd, rest
-
-
-def _bool(value: bool) -> str:
-    return "true" if value else "false"
 
 
 def list_text(descriptors: list[TemplateDescriptor]) -> str:
@@ -42,11 +23,11 @@ def get_text(d: TemplateDescriptor) -> str:
     rows = [f"ref\t{d.ref}", f"kind\t{d.kind}", f"name\t{d.name}", f"path\t{d.path}"]
     for i in d.inputs:
         default = json.dumps(i.default or "", ensure_ascii=False)
-        rows.append(f"input.{i.name}\trequired={_bool(i.required)} type={i.type} default={default}")
+        rows.append(f"input.{i.name}\trequired={bool_text(i.required)} type={i.type} default={default}")
     return "\n".join(rows)
 
 
-@click.group("template", cls=TemplateGroup)
+@click.group("template", cls=AliasGroup)
 def template() -> None:
     """Inspect the stack's templates (stacks, workspaces, services, projects)."""
 

@@ -7,26 +7,7 @@ from typing import Any
 
 import click
 
-from angee.cli.context import emit, enclosing_workspace, get_platform, parse_kv
-
-
-class WorkspaceGroup(click.Group):
-    """The ``workspace`` group; ``ls`` is a hidden alias of ``list``."""
-
-    aliases = {"ls": "list"}
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        return super().get_command(ctx, self.aliases.get(cmd_name, cmd_name))
-
-    def resolve_command(
-        self, ctx: click.Context, args: list[str]
-    ) -> tuple[str | None, click.Command | None, list[str]]:
-        _, cmd, rest = super().resolve_command(ctx, args)
-        return (cmd.name if cmd else None), cmd, rest
-
-
-def _bool(value: bool) -> str:
-    return "true" if value else "false"
+from angee.cli.context import AliasGroup, bool_text, emit, enclosing_workspace, get_platform, parse_kv
 
 
 def _ref_row(ref: Any) -> str:
@@ -86,7 +67,7 @@ def status_text(status: Any) -> str:
 def preflight_text(result: Any) -> str:
     """The ``workspace preflight`` rows of §6.4."""
     rows = [
-        f"ok\t{_bool(result.ok)}",
+        f"ok\t{bool_text(result.ok)}",
         f"template\t{result.template}",
         f"resolved_template\t{result.resolved_template}",
     ]
@@ -101,7 +82,7 @@ def _input_option(func: Any) -> Any:
     )
 
 
-@click.group("workspace", cls=WorkspaceGroup)
+@click.group("workspace", cls=AliasGroup)
 def workspace() -> None:
     """Manage workspaces (rendered trees with source slots; they never start services)."""
 

@@ -8,11 +8,7 @@ from typing import Any
 
 import click
 
-from angee.cli.context import emit, enclosing_workspace, get_platform
-
-
-def _bool(value: bool) -> str:
-    return "true" if value else "false"
+from angee.cli.context import bool_text, emit, enclosing_workspace, get_platform
 
 
 def _ref(state: Any) -> str:
@@ -43,18 +39,18 @@ def slot_row(workspace: str, status: Any) -> str:
     """The ``workspace source fetch/pull`` row."""
     return (
         f"workspace={workspace} slot={status.slot} state={status.state} branch={status.branch} "
-        f"ahead={status.ahead} behind={status.behind} dirty={_bool(status.dirty)}"
+        f"ahead={status.ahead} behind={status.behind} dirty={bool_text(status.dirty)}"
     )
 
 
 def slot_push_row(workspace: str, status: Any) -> str:
     """The ``workspace source push`` row."""
-    return f"workspace={workspace} slot={status.slot} pushed={_bool(status.pushed)} state={status.state}"
+    return f"workspace={workspace} slot={status.slot} pushed={bool_text(status.pushed)} state={status.state}"
 
 
 def op_result_text(result: Any) -> str:
     """``ok=<bool> conflicted=<bool>``, one ``conflict\\t<path>`` row per file, then git's message."""
-    rows = [f"ok={_bool(result.ok)} conflicted={_bool(result.conflicted)}"]
+    rows = [f"ok={bool_text(result.ok)} conflicted={bool_text(result.conflicted)}"]
     rows.extend(f"conflict\t{path}" for path in result.conflict_files)
     if result.message:
         rows.append(result.message)
