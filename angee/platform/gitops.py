@@ -125,9 +125,7 @@ class GitOpsOps:
 
         def _source_states(self, manifest: Manifest, with_commits: int = 0) -> list[SourceState]: ...
 
-    def _inner_stack_status(self, inner_root: str) -> StackStatus:
-        """The status of a workspace's inner stack (another Platform on ``inner_root``)."""
-        return type(self)(inner_root, self.plugins).stack_status()  # type: ignore[call-arg,attr-defined]
+        def _inner_stack_status(self, inner_root: str) -> StackStatus: ...  # WorkspaceOps
 
     def gitops_topology(self, with_commits: int = 0) -> GitOpsTopology:
         """GitOpsTopology: sources (with up to ``with_commits`` commits each), workspaces (full status),

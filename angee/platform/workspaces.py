@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import stat
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -21,10 +20,9 @@ from typing import TYPE_CHECKING, Any
 from angee.api import MutationResult, WorkspaceRef
 from angee.api.workspaces import (
     WorkspaceCreatePreflight,
-    WorkspacePersistPath,
     WorkspaceStatus,
 )
-from angee.errors import AngeeError, Conflict, InvalidInput, NotFound
+from angee.errors import Conflict, InvalidInput, NotFound
 from angee.lock import root_lock
 from angee.platform.stack import workspace_ref
 from angee.workspaces.plan import INJECTED_NAMES, INJECTED_PREFIXES, state_path, workspace_dir
@@ -306,63 +304,15 @@ class WorkspaceOps:
 
     def workspace_status(self, name: str) -> WorkspaceStatus:
         """The detailed state of a workspace: directory, slots, expiry, references, inner stack (§5.6)."""
-        from angee.workspaces.status import is_expired, mounted_by, slot_status, workspace_state
+        from angee.workspaces.status import workspace_statuses
 
         manifest = self.load()
-        ws = self._record(manifest, name)
-        ref = self._ref(name, ws)
-        ws_dir = workspace_dir(self.root, name)
-        error, exists, dir_state = "", False, "ready"
-        try:
-            st = os.stat(ws_dir)
-        except FileNotFoundError:
-            dir_state = "missing"
-        except OSError as err:
-            dir_state, error = "error", f"{ws_dir}: {err.strerror}"
-        else:
-            exists = stat.S_ISDIR(st.st_mode)
-            if not exists:
-                dir_state, error = "error", f"{ws_dir} is not a directory"
-        slots = [
-            slot_status(self.root, ws_dir, slot, ws.sources[slot], manifest, self.plugins)
-            for slot in sorted(ws.sources)
-        ]
-        expired = is_expired(ws)
-        status = WorkspaceStatus(
-            name=name,
-            path=ref.path,
-            exists=exists,
-            state=workspace_state(dir_state, expired, slots),
-            error=error,
-            template=ws.template,
-            inputs=dict(sorted(ws.inputs.items())),
-            sources=slots,
-            chain=list(ws.resolved.chain),
-            chain_root=ws.resolved.chain_root,
-            allocations=ref.allocations,
-            process_compose_port=ref.process_compose_port,
-            playwright_mcp_name=ref.playwright_mcp_name,
-            playwright_mcp_url=ref.playwright_mcp_url,
-            persist_paths={
-                k: WorkspacePersistPath(p.subpath, p.scope)
-                for k, p in sorted(ws.resolved.persist_paths.items())
-            },
-            ttl=ref.ttl,
-            ttl_expires_at=ref.ttl_expires_at,
-            expired=expired,
-            mounted_by=mounted_by(manifest, name),
-            lease=ref.lease,
-            pool=ws.pool,
-            pool_state=ws.pool_state,
-            reap_blocked_reason=ws.reap_blocked.reason,
-        )
-        if ws.resolved.chain_root:
-            inner_root = os.path.normpath(os.path.join(ws_dir, ws.resolved.chain_root))
-            try:
-                status.inner_stack = type(self)(inner_root, self.plugins).stack_status()  # type: ignore[call-arg]
-            except AngeeError as err:
-                status.inner_error = f"{inner_root}: {err}"
-        return status
+        self._record(manifest, name)
+        return workspace_statuses(self.root, manifest, [name], self.plugins, self._inner_stack_status)[0]
+
+    def _inner_stack_status(self, inner_root: str) -> Any:
+        """The status of a workspace's inner stack, read as a stack of its own."""
+        return type(self)(inner_root, self.plugins).stack_status()  # type: ignore[call-arg]
 
     def workspace_logs(self, name: str, follow: bool = False, limit: int = 0) -> Iterator[str]:
         """The inner stack's log lines (``limit`` = last N per service); empty without an inner stack."""
