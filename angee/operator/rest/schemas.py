@@ -3,11 +3,16 @@ parameters and the main response shapes (documentation only; responses are rende
 
 from __future__ import annotations
 
+import functools
+import types
 from typing import Any
 
 from marshmallow import Schema, fields
 
+from angee import api
+from angee.api.templates import StackInitResult as StackInitResultType
 from angee.operator.rest import Body
+from angee.operator.tokens import ConnectionToken as ConnectionTokenType
 
 Str = fields.String
 
@@ -216,70 +221,47 @@ class ErrorResponse(Schema):
     output = Str()
 
 
-class MutationResult(Schema):
-    status = Str(required=True)
-    name = Str()
-    message = Str()
+@functools.cache
+def wire_schema(cls: type) -> type[Schema]:
+    """The marshmallow schema of a wire dataclass (``angee.api``): its fields with their types, ``key?``
+    fields optional, the others required. One source of truth for the JSON shapes and the OpenAPI doc."""
+    import dataclasses
+    import typing
+
+    def field_for(hint: Any, required: bool) -> fields.Field:
+        origin = typing.get_origin(hint)
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if origin in (typing.Union, types.UnionType):
+            return field_for(args[0], required)
+        if dataclasses.is_dataclass(hint):
+            return fields.Nested(wire_schema(hint), required=required)
+        if origin is list:
+            return fields.List(field_for(args[0], True), required=required)
+        if origin is dict:
+            return fields.Dict(keys=fields.String(), values=field_for(args[1], True), required=required)
+        simple = {str: fields.String, int: fields.Integer, bool: fields.Boolean, float: fields.Float}
+        return simple.get(hint, fields.Raw)(required=required)
+
+    hints = typing.get_type_hints(cls)
+    spec = {}
+    for f in dataclasses.fields(cls):
+        made = field_for(hints[f.name], not f.metadata.get("omit_empty"))
+        wire = f.metadata.get("wire")
+        if wire:
+            made.data_key = wire
+        spec[f.name] = made
+    return Schema.from_dict(spec, name=cls.__name__)
 
 
-class StackInitResult(Schema):
-    status = Str(required=True)
-    template = Str(required=True)
-    root = Str(required=True)
-
-
-class ServiceState(Schema):
-    name = Str(required=True)
-    runtime = Str(required=True)
-    status = Str(required=True)
-    health = Str()
-
-
-class JobState(Schema):
-    name = Str(required=True)
-    runtime = Str(required=True)
-
-
-class WorkspaceRef(Schema):
-    name = Str(required=True)
-    path = Str(required=True)
-    template = Str(required=True)
-    chain_root = Str()
-    allocations = fields.Dict(keys=fields.String(), values=fields.Integer())
-    process_compose_port = fields.Integer()
-    playwright_mcp_name = Str()
-    playwright_mcp_url = Str()
-    ttl = Str()
-    ttl_expires_at = Str()
-
-
-class StackStatus(Schema):
-    root = Str(required=True)
-    name = Str(required=True)
-    services = fields.Dict(keys=fields.String(), values=fields.Nested(ServiceState), required=True)
-    jobs = fields.Dict(keys=fields.String(), values=fields.Nested(JobState), required=True)
-    workspaces = fields.Dict(keys=fields.String(), values=fields.Nested(WorkspaceRef), required=True)
-
-
-class SecretRef(Schema):
-    name = Str(required=True)
-    declared = fields.Boolean(required=True)
-    has_value = fields.Boolean(required=True)
-    required = fields.Boolean()
-    generated = fields.Boolean()
-    import_ = Str(data_key="import")
-    env_var = Str()
-
-
-class SecretValue(Schema):
-    name = Str(required=True)
-    value = Str(required=True)
-
-
-class ConnectionToken(Schema):
-    token = Str(required=True)
-    actor = Str(required=True)
-    expires_at = Str(required=True)
+MutationResult = wire_schema(api.MutationResult)
+StackInitResult = wire_schema(StackInitResultType)
+ServiceState = wire_schema(api.ServiceState)
+JobState = wire_schema(api.JobState)
+WorkspaceRef = wire_schema(api.WorkspaceRef)
+StackStatus = wire_schema(api.StackStatus)
+SecretRef = wire_schema(api.SecretRef)
+SecretValue = wire_schema(api.SecretValue)
+ConnectionToken = wire_schema(ConnectionTokenType)
 
 
 class McpOperation(Schema):
