@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from angee.cli.context import AliasGroup, emit, get_platform, parse_kv
-from angee.cli.runtime_cmd import control, print_lines
+from angee.cli.runtime_cmd import control, print_lines, restart, start, stop
 
 
 def field_options(func: Any) -> Any:
@@ -94,28 +94,9 @@ def service_up(ctx: click.Context, names: tuple[str, ...]) -> None:
     control(ctx, "up", names, "services brought up")
 
 
-@service.command("start")
-@click.argument("names", nargs=-1, required=True)
-@click.pass_context
-def start(ctx: click.Context, names: tuple[str, ...]) -> None:
-    """Start services."""
-    control(ctx, "start", names, "services started")
-
-
-@service.command("stop")
-@click.argument("names", nargs=-1, required=True)
-@click.pass_context
-def stop(ctx: click.Context, names: tuple[str, ...]) -> None:
-    """Stop services."""
-    control(ctx, "stop", names, "services stopped")
-
-
-@service.command("restart")
-@click.argument("names", nargs=-1, required=True)
-@click.pass_context
-def restart(ctx: click.Context, names: tuple[str, ...]) -> None:
-    """Restart services."""
-    control(ctx, "restart", names, "services restarted")
+# ``service start|stop|restart`` are the top-level commands themselves (one definition each).
+for _command in (start, stop, restart):
+    service.add_command(_command)
 
 
 @service.command("logs")
