@@ -504,11 +504,3 @@ class RuntimeOps:
             backend = self._backend("container")
             return jobrun.run_container(manifest, self.root, call, backend, self.runtime_stack(), output)
         return jobrun.run_local(manifest, self.root, call, output)
-
-
-def _observe(backend: Runtime, stack: RuntimeStack) -> list[Any]:
-    """A backend's observed services; a failing query observes nothing (spec §5.8)."""
-    try:
-        return list(backend.status(stack) or [])
-    except Exception:
-        return []
