@@ -30,6 +30,7 @@ ALREADY_STARTED = 60
 NOT_RUNNING = 70
 SHUTDOWN_STATE = 6
 ALREADY_ADDED = 90
+Fault = xmlrpc.client.Fault
 RPC_ERRORS = (OSError, http.client.HTTPException, xmlrpc.client.ProtocolError, xmlrpc.client.ResponseError)
 
 

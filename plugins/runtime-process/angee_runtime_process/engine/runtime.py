@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import xmlrpc.client
 from collections.abc import Callable, Iterator
 
 from angee.contracts import ObservedService, Runtime, RuntimeStack
@@ -31,6 +30,8 @@ def _noop(_line: str) -> None:
 @contextlib.contextmanager
 def _ignoring(*codes: int) -> Iterator[None]:
     """Swallow supervisor faults with one of ``codes`` (already started, not running, ...)."""
+    import xmlrpc.client  # lazily: the CLI imports every plugin at start-up
+
     try:
         yield
     except xmlrpc.client.Fault as fault:
@@ -39,6 +40,8 @@ def _ignoring(*codes: int) -> Iterator[None]:
 
 
 def _rpc_failure(what: str, exc: Exception) -> RuntimeFailure:
+    import xmlrpc.client
+
     if isinstance(exc, xmlrpc.client.Fault):
         return RuntimeFailure(f"local engine: {what}: {exc.faultString}")
     return RuntimeFailure(f"local engine: {what}: {exc}")
@@ -76,6 +79,7 @@ class EmbeddedRuntime(Runtime):
             ALREADY_STARTED,
             RPC_ERRORS,
             SPAWN_ERROR,
+            Fault,
             engine_lock,
             engine_running,
             reconfigure,
@@ -104,7 +108,7 @@ class EmbeddedRuntime(Runtime):
                         continue
                     with _ignoring(ALREADY_STARTED, SPAWN_ERROR):
                         proxy.supervisor.startProcess(name, False)
-            except (*RPC_ERRORS, xmlrpc.client.Fault) as exc:
+            except (*RPC_ERRORS, Fault) as exc:
                 raise _rpc_failure("start processes", exc) from exc
         if plan:
             output(f"local engine: started {', '.join(plan)}")
@@ -157,12 +161,12 @@ class EmbeddedRuntime(Runtime):
     @staticmethod
     def _all_settled(paths: EnginePaths, specs: dict) -> bool:
         """Every planned process is done for good (or the engine is gone)."""
-        from .control import RPC_ERRORS, rpc
+        from .control import RPC_ERRORS, Fault, rpc
         from .states import settled
 
         try:
             infos = {info["name"]: info for info in rpc(paths, 10.0).supervisor.getAllProcessInfo()}
-        except (*RPC_ERRORS, xmlrpc.client.Fault):
+        except (*RPC_ERRORS, Fault):
             return True
         return all(settled(spec, infos[name]) for name, spec in specs.items() if name in infos)
 
@@ -183,7 +187,7 @@ class EmbeddedRuntime(Runtime):
 
     def control(self, stack: RuntimeStack, verb: str, services: list[str]) -> None:
         """``start``/``stop``/``restart`` each named process; stopping with no engine running is a no-op."""
-        from .control import ALREADY_STARTED, NOT_RUNNING, RPC_ERRORS, SPAWN_ERROR, engine_running, rpc
+        from .control import ALREADY_STARTED, NOT_RUNNING, RPC_ERRORS, SPAWN_ERROR, Fault, engine_running, rpc
 
         if verb not in ("start", "stop", "restart"):
             raise InvalidInput("verb", f'unknown verb "{verb}" (start, stop or restart)')
@@ -207,7 +211,7 @@ class EmbeddedRuntime(Runtime):
                 if verb in ("start", "restart"):
                     with _ignoring(ALREADY_STARTED, SPAWN_ERROR):
                         proxy.supervisor.startProcess(name, False)
-        except (*RPC_ERRORS, xmlrpc.client.Fault) as exc:
+        except (*RPC_ERRORS, Fault) as exc:
             raise _rpc_failure(f"{verb} {', '.join(services)}", exc) from exc
 
     def logs(
@@ -241,7 +245,7 @@ class EmbeddedRuntime(Runtime):
 
     def status(self, stack: RuntimeStack) -> list[ObservedService]:
         """Every process the engine knows, with process-compose's state names; ``[]`` when it is not running."""
-        from .control import RPC_ERRORS, rpc
+        from .control import RPC_ERRORS, Fault, rpc
         from .states import observed_state
 
         paths = self._paths(stack)
@@ -249,7 +253,7 @@ class EmbeddedRuntime(Runtime):
             return []
         try:
             infos = rpc(paths, 10.0).supervisor.getAllProcessInfo()
-        except (*RPC_ERRORS, xmlrpc.client.Fault):
+        except (*RPC_ERRORS, Fault):
             return []
         return sorted(
             (ObservedService(name=str(info["name"]), state=observed_state(paths, info)) for info in infos),
